@@ -1,0 +1,127 @@
+"""Reference-quantile bins and one-pass bin counting (private).
+
+Bins are right-closed: bin ``i`` holds ``edges[i] < x <= edges[i + 1]``, except the
+first bin, which also holds ``x == edges[0]``. With the outer edges at -inf and
++inf every real value falls into exactly one bin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from driftline.errors import InputError
+
+from ._validation import as_1d, as_numeric_1d, check_enough
+
+DEFAULT_N_BINS = 10
+"""Default number of reference-quantile bins (deciles)."""
+
+
+def quantile_edges(values: np.ndarray, n_bins: int = DEFAULT_N_BINS) -> np.ndarray:
+    """Bin edges at the quantiles of ``values``, with open outer bins.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1-D numeric reference values; NaN and +/-inf are ignored.
+    n_bins : int, default 10
+        Largest number of bins. Interior edges sit at the ``1/n_bins, ...,
+        (n_bins-1)/n_bins`` quantiles, taken as observed values (the inverse of
+        the empirical CDF, ``method="inverted_cdf"``); tied quantiles are merged,
+        so values with few distinct values give fewer bins and no two edges are
+        equal. A minimum or maximum that holds a whole quantile's mass is itself
+        an edge; values beyond it then get an outer bin that is empty for the
+        reference (below the minimum only while fewer than ``n_bins`` bins are
+        used), so a constant reference ``c`` gives the bins "below c", "c" and
+        "above c" and a new value beyond the reference range still shows.
+        Continuous data gives exactly ``n_bins`` bins, none empty.
+
+    Returns
+    -------
+    numpy.ndarray
+        Strictly increasing float64 edges, first ``-inf`` and last ``+inf``;
+        ``len(edges) - 1 <= n_bins`` bins, right-closed (see :func:`bin_counts`).
+
+    Raises
+    ------
+    InputError
+        ``values`` is not 1-D numeric, or ``n_bins`` is not an integer >= 1.
+    InsufficientDataError
+        ``values`` holds no finite value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> quantile_edges(np.arange(1.0, 101.0), n_bins=4).tolist()
+    [-inf, 25.0, 50.0, 75.0, inf]
+    >>> quantile_edges(np.array([0, 0, 0, 1, 1]), n_bins=10).tolist()
+    [-inf, -5e-324, 0.0, 1.0, inf]
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
+        raise InputError(f"n_bins: expected an integer >= 1, got {n_bins!r}")
+    finite = as_numeric_1d(values, "values")
+    check_enough(finite.size, 1, "values", "quantile_edges")
+    probabilities = np.arange(1, int(n_bins), dtype=np.float64) / float(n_bins)
+    interior = (
+        np.unique(np.quantile(finite, probabilities, method="inverted_cdf"))
+        if n_bins > 1
+        else np.empty(0)
+    )
+    if 0 < interior.size < n_bins - 1 and interior[0] == finite.min():
+        interior = np.concatenate(([np.nextafter(interior[0], -np.inf)], interior))
+    return np.concatenate(([-np.inf], interior, [np.inf]))
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Count ``values`` per bin in one ``searchsorted`` + ``bincount`` pass.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1-D numeric values. NaN is not counted; values outside
+        ``[edges[0], edges[-1]]`` are not counted (with infinite outer edges, as
+        from :func:`quantile_edges`, +/-inf land in the outer bins).
+    edges : numpy.ndarray
+        Strictly increasing bin edges, at least two.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``len(edges) - 1`` int64 counts; bin ``i`` counts ``edges[i] < x <=
+        edges[i + 1]`` and the first bin also counts ``x == edges[0]``.
+
+    Raises
+    ------
+    InputError
+        ``values`` is not 1-D numeric, or ``edges`` is not strictly increasing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> edges = np.array([-np.inf, 1.0, 2.0, np.inf])
+    >>> bin_counts(np.array([0.5, 1.0, 1.5, 2.0, 7.0, np.nan]), edges).tolist()
+    [2, 2, 1]
+    """
+    edge_arr = _check_edges(edges)
+    arr = as_1d(values, "values")
+    if arr.dtype.kind not in "biuf":
+        arr = as_numeric_1d(arr, "values", nan_policy="omit")
+    n_edges = edge_arr.size
+    index = np.searchsorted(edge_arr, arr, side="left")
+    counts = np.bincount(index, minlength=n_edges + 1)[1:n_edges].astype(np.int64, copy=False)
+    counts[0] += np.count_nonzero(arr == edge_arr[0])
+    return counts
+
+
+def _check_edges(edges: Any) -> np.ndarray:
+    arr = as_1d(edges, "edges")
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"edges: expected numeric bin edges, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.size < 2:
+        raise InputError(f"edges: expected at least 2 bin edges, got {arr.size}")
+    if np.isnan(arr).any() or not (np.diff(arr) > 0).all():
+        raise InputError(f"edges: expected strictly increasing edges, got {arr.tolist()[:12]}")
+    return arr
