@@ -1,0 +1,57 @@
+"""Analysis: reports, test suites and the results they are made of.
+
+:class:`Report` compares current data with a reference (drift per column and for
+the dataset, data quality, model performance) and renders JSON and a
+self-contained HTML page. :class:`TestSuite` (or :meth:`Report.check`) turns
+conditions such as :func:`max_drift_share` into pass/fail checks.
+"""
+
+from __future__ import annotations
+
+from driftline.analysis._conditions import (
+    CheckResult,
+    Condition,
+    SuiteResult,
+    TestSuite,
+    column_not_drifted,
+    max_drift_share,
+    max_metric_drop,
+    max_missing_rate,
+    min_metric,
+    no_dataset_drift,
+    no_new_categories,
+)
+from driftline.analysis._drift import DEFAULT_DRIFT_SHARE, DEFAULT_EXACT_LIMIT
+from driftline.analysis._report import REPORT_FORMAT, Report
+from driftline.analysis._results import (
+    ColumnDrift,
+    ColumnQuality,
+    DatasetDrift,
+    DatasetQuality,
+    PerformanceResult,
+    QualityResult,
+)
+
+__all__ = [
+    "DEFAULT_DRIFT_SHARE",
+    "DEFAULT_EXACT_LIMIT",
+    "REPORT_FORMAT",
+    "CheckResult",
+    "ColumnDrift",
+    "ColumnQuality",
+    "Condition",
+    "DatasetDrift",
+    "DatasetQuality",
+    "PerformanceResult",
+    "QualityResult",
+    "Report",
+    "SuiteResult",
+    "TestSuite",
+    "column_not_drifted",
+    "max_drift_share",
+    "max_metric_drop",
+    "max_missing_rate",
+    "min_metric",
+    "no_dataset_drift",
+    "no_new_categories",
+]

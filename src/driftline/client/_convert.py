@@ -1,0 +1,148 @@
+"""Turn what users pass (frames, arrays, single rows) into JSON-ready columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from driftline.errors import InputError
+
+__all__ = ["column_list", "feature_columns", "is_single_row", "timestamps_list"]
+
+_SEQUENCE_TYPES = (list, tuple, np.ndarray)
+
+
+def is_single_row(features: Any) -> bool:
+    """True for a dict whose values are all scalars (one row).
+
+    Example
+    -------
+    >>> is_single_row({"age": 31, "city": "Oslo"}), is_single_row({"age": [31, 40]})
+    (True, False)
+    """
+    if not isinstance(features, Mapping):
+        return False
+    for v in features.values():
+        if isinstance(v, np.generic):
+            continue
+        if isinstance(v, _SEQUENCE_TYPES) or hasattr(v, "__array__") or hasattr(v, "to_list"):
+            return False
+    return True
+
+
+def _json_column(arr: np.ndarray, dtype: str) -> list[Any]:
+    if dtype in ("float", "integer"):
+        missing = np.isnan(arr)
+        if dtype == "integer":
+            return [
+                None if m else int(v) for v, m in zip(arr.tolist(), missing.tolist(), strict=True)
+            ]
+        if missing.any():
+            obj = arr.astype(object)
+            obj[missing] = None
+            return list(obj.tolist())
+        return list(arr.tolist())
+    if dtype == "datetime":
+        text = np.datetime_as_string(arr.astype("datetime64[us]"), unit="us", timezone="UTC")
+        return [None if t == "NaT" else t for t in text.tolist()]
+    return list(arr.tolist())
+
+
+def feature_columns(features: Any) -> tuple[dict[str, list[Any]], int]:
+    """Columns of a frame (pandas, polars, arrow, numpy, dict of sequences) or a single-row dict.
+
+    Missing numbers become ``None``; integer columns stay integers; datetimes
+    become ISO-8601 strings in UTC.
+
+    Example
+    -------
+    >>> feature_columns({"age": [31, None], "city": ["Oslo", "Rome"]})
+    ({'age': [31, None], 'city': ['Oslo', 'Rome']}, 2)
+    >>> feature_columns({"age": 31})
+    ({'age': [31]}, 1)
+    """
+    if is_single_row(features):
+        return {str(k): [_scalar(v)] for k, v in features.items()}, 1
+    from driftline.schema import as_table
+
+    table = as_table(features)
+    cols = {name: _json_column(table[name], table.dtypes[name]) for name in table.names}
+    return cols, table.n_rows
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def column_list(values: Any, name: str) -> list[Any]:
+    """A plain list from a list, tuple, numpy array, pandas/polars Series or arrow array.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> column_list(np.array([1, 2]), "predictions")
+    [1, 2]
+    """
+    if isinstance(values, list):
+        return values
+    if isinstance(values, tuple):
+        return list(values)
+    if isinstance(values, np.ndarray):
+        return list(values.tolist())
+    for attr in ("to_pylist", "to_list", "tolist"):  # arrow, polars, pandas
+        fn = getattr(values, attr, None)
+        if callable(fn):
+            out = fn()
+            if isinstance(out, list):
+                return out
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise InputError(f"{name}: expected a sequence of values, got {type(values).__name__}")
+    return list(values)
+
+
+def _epoch(v: Any, name: str, i: int) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=dt.UTC)
+        return v.timestamp()
+    if isinstance(v, np.datetime64):
+        return float(v.astype("datetime64[ns]").astype(np.int64)) / 1e9
+    ts = getattr(v, "timestamp", None)  # pandas.Timestamp
+    if callable(ts):
+        return float(ts())
+    raise InputError(
+        f"{name}[{i}]: expected epoch seconds or a datetime, got {type(v).__name__} {v!r}"
+    )
+
+
+def timestamps_list(values: Any, n: int, now: float, name: str = "timestamps") -> list[float]:
+    """Epoch seconds (UTC) for ``n`` rows: ``now`` for all when ``values`` is ``None``.
+
+    Naive datetimes are taken as UTC.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> timestamps_list([dt.datetime(1970, 1, 1, 0, 1)], 1, now=0.0)
+    [60.0]
+    >>> timestamps_list(None, 2, now=5.0)
+    [5.0, 5.0]
+    """
+    if values is None:
+        return [now] * n
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+        return list((values.astype("datetime64[ns]").astype(np.int64) / 1e9).tolist())
+    if isinstance(values, (int, float, dt.datetime)):
+        values = [values]
+    items = column_list(values, name)
+    return [_epoch(v, name, i) for i, v in enumerate(items)]

@@ -1,0 +1,132 @@
+"""Fast, exact feeding of many floats into a DataSketches HLL sketch (private).
+
+``datasketches.hll_sketch`` has no vectorised update: one Python call per value
+costs about 0.1 s per million values, which dominated profiling. But an HLL
+sketch in HLL mode only changes when a value's coupon beats the current
+register of its slot, and most values of a large batch cannot. So:
+
+1. Feed values one by one until the sketch has left its sparse (list/set)
+   modes, where every distinct coupon matters.
+2. For the rest, compute each value's coupon in numpy with the same hash the
+   library uses (MurmurHash3_x64_128 of the 8 little-endian bytes of the
+   double, seed 9001; slot = low ``lg_k`` bits of ``h1``; value = leading
+   zeros of ``h2`` + 1, capped at 63) and keep only the values that beat every
+   earlier value of their slot in this batch (the running maxima per slot, in
+   stream order: a superset of the values that can change the sketch).
+3. Feed those, in their original order.
+
+Values that are dropped could not have changed any register, so the resulting
+sketch, including its HIP estimate, is byte-for-byte the one that feeding every
+value gives (the tests check exactly that). About 30 ms instead of 120 ms per
+million values; the batch of values fed shrinks to about ``k * ln(n / k)``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import datasketches as ds
+import numpy as np
+
+__all__ = ["feed_floats", "hll_coupons"]
+
+_SEED = 9001  # DataSketches' DEFAULT_SEED
+_C1 = np.uint64(0x87C37B91114253D5)
+_C2 = np.uint64(0x4CF5AD432745937F)
+_F1 = np.uint64(0xFF51AFD7ED558CCD)
+_F2 = np.uint64(0xC4CEB9FE1A85EC53)
+
+
+def _bit_length(h: np.ndarray) -> np.ndarray:
+    """Exact bit length of each uint64 (0 for 0)."""
+    high = (h >> np.uint64(11)).astype(np.float64)  # at most 53 bits: exact in a double
+    exponent = (high.view(np.uint64) >> np.uint64(52)).astype(np.int64) - 1023
+    out = exponent + 12
+    small = high == 0
+    if small.any():
+        low = h[small].astype(np.float64)  # below 2**11: exact
+        out[small] = np.where(
+            low == 0, 0, (low.view(np.uint64) >> np.uint64(52)).astype(np.int64) - 1022
+        )
+    return out
+
+
+def hll_coupons(values: np.ndarray, lg_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (slot, value) of each float as the DataSketches HLL sketch computes them.
+
+    ``values`` must be canonical (``-0.0`` replaced by ``0.0``, no NaN).
+    """
+    h1 = np.ascontiguousarray(values, dtype="<f8").view("<u8").astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h1 *= _C1
+        high = h1 >> np.uint64(33)
+        h1 <<= np.uint64(31)
+        h1 |= high
+        h1 *= _C2
+        h1 ^= np.uint64(_SEED ^ 8)  # h1 = seed ^ k1, then h1 ^= len
+        h2_start = np.uint64(_SEED ^ 8)  # h2 = seed ^ len
+        h1 += h2_start
+        h2 = h1 + h2_start
+        for h in (h1, h2):
+            h ^= h >> np.uint64(33)
+            h *= _F1
+            h ^= h >> np.uint64(33)
+            h *= _F2
+            h ^= h >> np.uint64(33)
+        h1 += h2
+        h2 += h1
+    slot = (h1 & np.uint64((1 << lg_k) - 1)).astype(np.uint32)
+    value = np.minimum(64 - _bit_length(h2), 62).astype(np.uint32) + 1
+    return slot, value
+
+
+def _running_maxima(slot: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Indices (sorted) of values that beat every earlier value of their slot."""
+    if slot.size == 0:
+        return np.empty(0, dtype=np.int64)
+    # a stable sort of 16-bit keys is a radix sort: about 6x faster than on 32-bit keys
+    keys = slot.astype(np.uint16) if slot.max() < 1 << 16 else slot
+    order = np.argsort(keys, kind="stable")
+    key = (slot[order] << np.uint32(6)) | value[order]
+    running = np.maximum.accumulate(key)
+    keep = np.empty(key.size, dtype=bool)
+    keep[0] = True
+    np.greater(key[1:], running[:-1], out=keep[1:])
+    return np.sort(order[keep])
+
+
+def _in_hll_mode(sketch: ds.hll_sketch) -> bool:
+    return "Current Mode   : HLL" in sketch.to_string(True, False, False, False)
+
+
+def _feed(sketch: ds.hll_sketch, values: np.ndarray) -> None:
+    deque(map(sketch.update, values.tolist()), maxlen=0)
+
+
+def feed_floats(sketch: ds.hll_sketch, values: np.ndarray) -> None:
+    """Update ``sketch`` with every value of ``values`` (finite float64), fast and exactly.
+
+    The sketch ends in the same state as after ``for v in values: sketch.update(v)``.
+
+    Examples
+    --------
+    >>> import datasketches as ds, numpy as np
+    >>> a, b = ds.hll_sketch(10), ds.hll_sketch(10)
+    >>> x = np.random.default_rng(0).normal(size=20_000)
+    >>> feed_floats(a, x)
+    >>> for v in x.tolist():
+    ...     b.update(v)
+    >>> a.serialize_updatable() == b.serialize_updatable()
+    True
+    """
+    values = np.asarray(values, dtype=np.float64) + 0.0  # -0.0 -> 0.0, as the library does
+    lg_k = int(sketch.lg_config_k)
+    chunk = 4 << lg_k
+    start = 0
+    while start < values.size and not _in_hll_mode(sketch):
+        _feed(sketch, values[start : start + chunk])
+        start += chunk
+    rest = values[start:]
+    if rest.size:
+        slot, value = hll_coupons(rest, lg_k)
+        _feed(sketch, rest[_running_maxima(slot, value)])

@@ -1,0 +1,217 @@
+"""Ingest endpoints: one per payload kind, plus Arrow IPC for predictions.
+
+Each answers 200 with the :class:`~driftline.store.payloads.IngestAck` once the
+store committed the batch (an acknowledged batch is durable); a batch id seen
+before gives the same answer with ``duplicate: true`` and stores nothing.
+Bodies may be gzip-compressed (``Content-Encoding: gzip``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+
+from driftline.client._delivery import INGEST_PATHS
+from driftline.errors import InputError
+from driftline.server._context import context, require
+from driftline.store import payloads as wire
+
+__all__ = ["ARROW_CONTENT_TYPE", "ARROW_RESERVED_COLUMNS", "check_scalar_features", "router"]
+
+router = APIRouter(tags=["ingest"])
+
+ARROW_CONTENT_TYPE = "application/vnd.apache.arrow.stream"
+"""Content type of an Arrow IPC stream body."""
+ARROW_RESERVED_COLUMNS = {
+    "__id": "ids",
+    "__timestamp": "timestamps",
+    "__prediction": "predictions",
+    "__score": "scores",
+    "__latency_ms": "latency_ms",
+    "__error": "errors",
+}
+"""Columns of an Arrow predictions body that are not features, and the field each fills."""
+
+_MODELS: dict[str, type[pydantic.BaseModel]] = {
+    "predictions": wire.PredictionsBatch,
+    "labels": wire.LabelsBatch,
+    "events": wire.EventsBatch,
+    "reference": wire.ReferencePayload,
+    "run_create": wire.RunCreate,
+    "run_metrics": wire.RunMetricsBatch,
+    "run_update": wire.RunUpdate,
+    "run_events": wire.RunEventsBatch,
+}
+
+_SUMMARIES = {
+    "predictions": "Ingest a batch of predictions",
+    "labels": "Ingest a batch of labels (joined to predictions by id)",
+    "events": "Ingest a batch of business events",
+    "reference": "Set the reference profile of a model version",
+    "run_create": "Create (or re-announce) a training run",
+    "run_metrics": "Ingest metric points of a run",
+    "run_update": "Update a run's status and summary (also the heartbeat)",
+    "run_events": "Ingest detector events of a run",
+}
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def check_scalar_features(payload: Any) -> None:
+    """Raise :class:`InputError` unless every feature value is a string, number, boolean or null.
+
+    The wire model accepts any JSON value in a feature column; nested lists and
+    objects cannot be profiled, so they are refused here with the field's path.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> check_scalar_features(SimpleNamespace(features={"x": [1, "a", None]}))
+    >>> check_scalar_features(SimpleNamespace(features={"x": [1, {"a": 1}]}))
+    Traceback (most recent call last):
+    ...
+    driftline.errors.InputError: features.x[1]: expected a string, number, boolean or null, got dict
+    """
+    for name, values in getattr(payload, "features", {}).items():
+        if {type(v) for v in values} <= _SCALARS:
+            continue
+        for i, v in enumerate(values):
+            if type(v) not in _SCALARS:
+                raise InputError(
+                    f"features.{name}[{i}]: expected a string, number, boolean or null, "
+                    f"got {type(v).__name__}"
+                )
+
+
+def _ingest(request: Request, payload: Any) -> wire.IngestAck:
+    require(request, payload.project, "editor")
+    check_scalar_features(payload)
+    ack: wire.IngestAck = context(request).ingest.ingest(payload)
+    return ack
+
+
+def _make_endpoint(kind: str, model: type[pydantic.BaseModel]) -> None:
+    def endpoint(payload: Any, request: Request) -> wire.IngestAck:
+        return _ingest(request, payload)
+
+    endpoint.__annotations__ = {"payload": model, "request": Request, "return": wire.IngestAck}
+    endpoint.__name__ = f"ingest_{kind}"
+    router.add_api_route(
+        INGEST_PATHS[kind],
+        endpoint,
+        methods=["POST"],
+        response_model=wire.IngestAck,
+        summary=_SUMMARIES[kind],
+        description=(
+            f"Body: a `{model.__name__}` as JSON, optionally gzip-compressed "
+            "(`Content-Encoding: gzip`). Needs the editor role on the payload's project."
+        ),
+    )
+
+
+for _kind, _model in _MODELS.items():
+    _make_endpoint(_kind, _model)
+
+
+@router.post(
+    INGEST_PATHS["predictions"] + "/arrow",
+    response_model=wire.IngestAck,
+    summary="Ingest a batch of predictions as an Arrow IPC stream",
+    description=(
+        "Body: an Arrow IPC stream (`Content-Type: application/vnd.apache.arrow.stream`). "
+        "Columns `__id`, `__timestamp` (epoch seconds) and `__prediction` are required; "
+        "`__score`, `__latency_ms` and `__error` are optional; every other column is a feature."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {ARROW_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def ingest_predictions_arrow(
+    request: Request,
+    project: str = Query(..., description="Project of the batch."),
+    model: str = Query(..., description="Model of the batch."),
+    version: str = Query(..., description="Model version of the batch."),
+    batch_id: str = Query(..., description="Client-generated idempotency key."),
+) -> wire.IngestAck:
+    """Ingest predictions sent as Arrow columns."""
+    data = await request.body()
+    try:
+        payload = await run_in_threadpool(
+            predictions_from_arrow,
+            data,
+            project=project,
+            model=model,
+            version=version,
+            batch_id=batch_id,
+        )
+    except pydantic.ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
+        ) from exc
+    ack: wire.IngestAck = await run_in_threadpool(_ingest, request, payload)
+    return ack
+
+
+def _temporal(column: Any, *, epoch: bool) -> Any:
+    """Epoch seconds (for ``__timestamp``) or ISO-8601 text (for features) of a temporal column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+        micros = pc.cast(pc.cast(column, pa.timestamp("us")), pa.int64())
+        if epoch:
+            return pc.divide(pc.cast(micros, pa.float64()), 1e6)
+        return pc.cast(pc.cast(micros, pa.timestamp("us")), pa.string())
+    return pc.cast(column, pa.string())
+
+
+def predictions_from_arrow(
+    data: bytes, *, project: str, model: str, version: str, batch_id: str
+) -> wire.PredictionsBatch:
+    """Build a :class:`PredictionsBatch` from an Arrow IPC stream (see :data:`ARROW_RESERVED_COLUMNS`).
+
+    Raises
+    ------
+    InputError
+        When the bytes are not an Arrow stream or a required column is missing.
+    pydantic.ValidationError
+        When the columns do not make a valid batch.
+    """
+    import pyarrow as pa
+
+    try:
+        table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputError(
+            f"body: expected an Arrow IPC stream, got bytes that do not parse ({exc})"
+        ) from exc
+    fields: dict[str, Any] = {
+        "batch_id": batch_id,
+        "project": project,
+        "model": model,
+        "version": version,
+        "features": {},
+    }
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_temporal(column.type):
+            column = _temporal(column, epoch=name == "__timestamp")
+        values = column.to_pylist()
+        if name in ARROW_RESERVED_COLUMNS:
+            fields[ARROW_RESERVED_COLUMNS[name]] = values
+        else:
+            fields["features"][name] = values
+    for required in ("__id", "__timestamp", "__prediction"):
+        if ARROW_RESERVED_COLUMNS[required] not in fields:
+            raise InputError(
+                f"body: expected a column {required!r} in the Arrow stream, got columns {table.column_names}"
+            )
+    return wire.PredictionsBatch.model_validate(fields)

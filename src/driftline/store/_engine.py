@@ -1,0 +1,204 @@
+"""The :class:`Store`: one database, its engine and its transactions.
+
+SQLite (the default) runs in WAL mode with ``synchronous=NORMAL`` (an
+acknowledged write survives a crash of the server process), a busy timeout and
+foreign keys on; write transactions start with ``BEGIN IMMEDIATE`` so that
+writers queue instead of failing on a lock upgrade. PostgreSQL URLs
+(``postgresql://``) use the psycopg 3 driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from driftline.config import Settings, load_settings
+from driftline.errors import ConfigError, StoreError
+from driftline.store import _migrate
+from driftline.store._sql import dumps
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_S", "Store", "normalise_url"]
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite writer waits for the lock before failing, in seconds."""
+
+_READ_OPTION = "driftline_read_only"
+
+
+def _json_dumps(value: Any) -> str:
+    # JSON columns hold strict JSON: PostgreSQL rejects NaN, so it becomes null.
+    return dumps(value) or "null"
+
+
+def normalise_url(url: str) -> str:
+    """Map ``postgresql://`` and ``postgres://`` onto the psycopg 3 driver.
+
+    Example
+    -------
+    >>> normalise_url("postgresql://u@h/db")
+    'postgresql+psycopg://u@h/db'
+    >>> normalise_url("sqlite:///x.db")
+    'sqlite:///x.db'
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:")
+    if not in_memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+    }
+    if in_memory:
+        kwargs["poolclass"] = StaticPool
+    engine = sa.create_engine(url, echo=echo, json_serializer=_json_dumps, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        if not in_memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        read_only = conn.get_execution_options().get(_READ_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Store:
+    """A driftline database: SQLite by default, PostgreSQL for teams.
+
+    Open one with :meth:`open`; the services (:class:`~driftline.store.IngestService`,
+    :class:`~driftline.store.QueryService`, :class:`~driftline.store.TokenService`)
+    take it as their first argument.
+
+    Example
+    -------
+    >>> store = Store.open("sqlite://")
+    >>> store.dialect
+    'sqlite'
+    >>> store.close()
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        upgrade: bool = True,
+        echo: bool = False,
+    ) -> Store:
+        """Connect to ``url`` and migrate the schema to the newest revision.
+
+        Parameters
+        ----------
+        url
+            SQLAlchemy URL. Default: ``settings.database_url`` (SQLite in the
+            data directory, created on first use).
+        settings
+            Settings to read the default URL from; default :func:`load_settings`.
+        upgrade
+            Run the Alembic migrations to head when the database is behind
+            (default ``True``).
+        echo
+            Log every SQL statement (default ``False``).
+
+        Raises
+        ------
+        ConfigError
+            When ``url`` is not a database URL.
+        StoreError
+            When the database cannot be reached or migrated.
+        """
+        if url is None:
+            url = (settings or load_settings()).database_url
+        try:
+            parsed = make_url(normalise_url(url))
+        except sa.exc.ArgumentError as exc:
+            raise ConfigError(
+                f"url: expected a database URL such as 'sqlite:///path.db' or "
+                f"'postgresql://host/db', got {url!r}"
+            ) from exc
+        try:
+            if parsed.get_backend_name() == "sqlite":
+                engine = _sqlite_engine(parsed, echo)
+            else:
+                engine = sa.create_engine(
+                    parsed, echo=echo, pool_pre_ping=True, json_serializer=_json_dumps
+                )
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise ConfigError(f"url: cannot use database URL {parsed!r}: {exc}") from exc
+        store = cls(engine)
+        if upgrade:
+            try:
+                if _migrate.current_revision(engine) != _migrate.head_revision():
+                    _migrate.upgrade(engine)
+            except sa.exc.SQLAlchemyError as exc:
+                engine.dispose()
+                raise StoreError(f"cannot open the store at {parsed!r}: {exc}") from exc
+        return store
+
+    @property
+    def dialect(self) -> str:
+        """``'sqlite'`` or ``'postgresql'``."""
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A write transaction; database errors come out as :class:`StoreError`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"database write failed: {exc}") from exc
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read-only transaction; database errors come out as :class:`StoreError`."""
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{_READ_OPTION: True})
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"database read failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"

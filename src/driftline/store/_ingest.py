@@ -1,0 +1,330 @@
+"""The ingest service: one transaction per batch, idempotent by ``batch_id``.
+
+A batch first claims its id in ``ingest_batches`` with an ``INSERT ... ON
+CONFLICT DO NOTHING``; a batch id seen before (also one being written by
+another process at that moment: the claim waits for it) is acknowledged as a
+duplicate and nothing is stored again.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from driftline.errors import InputError
+from driftline.store import _schema as t
+from driftline.store._bulk import encode_columns, insert_predictions, json_texts
+from driftline.store._engine import Store
+from driftline.store._joins import join_pending, store_events, store_labels
+from driftline.store._retention import RetentionPolicy, prune_model_rows, prune_version_rows
+from driftline.store._runs import ingest_run_payload
+from driftline.store._sql import ensure_model, ensure_project, ensure_version, insert_ignore
+from driftline.store._versions import VersionContext, VersionContexts
+from driftline.store._windows import add_profile, latency_sketch
+from driftline.store.payloads import (
+    EventsBatch,
+    IngestAck,
+    LabelsBatch,
+    Payload,
+    PredictionsBatch,
+    ReferencePayload,
+    RunCreate,
+    RunEventsBatch,
+    RunMetricsBatch,
+    RunUpdate,
+)
+
+__all__ = ["DEFAULT_BUCKET_SECONDS", "IngestService", "RetentionPolicy"]
+
+DEFAULT_BUCKET_SECONDS = 3600
+"""Width of the fixed buckets that window aggregates are kept in (one hour)."""
+
+
+@dataclass(frozen=True)
+class _Part:
+    """The rows of one batch that fall in one bucket, profiled."""
+
+    start: float
+    n_rows: int
+    n_errors: int
+    profile: Any
+    latency: Any
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    context: VersionContext
+    parts: list[_Part]
+
+
+class IngestService:
+    """Store batches from the SDK or the HTTP API.
+
+    Parameters
+    ----------
+    store : Store
+        The database.
+    clock : callable, default :func:`time.time`
+        Current epoch seconds (label time when a label batch carries none).
+    bucket_seconds : int, default 3600
+        Width of the fixed window buckets; query windows are multiples of it.
+    retention : RetentionPolicy, optional
+        Bounds of the raw rows; default ``RetentionPolicy()``.
+
+    Example
+    -------
+    >>> from driftline.store import Store
+    >>> from driftline.store.payloads import LabelsBatch
+    >>> store = Store.open("sqlite://")
+    >>> svc = IngestService(store)
+    >>> batch = LabelsBatch(batch_id="b1", project="p", model="m", ids=["a"], labels=[1])
+    >>> svc.ingest(batch).accepted, svc.ingest(batch).duplicate
+    (1, True)
+    >>> store.close()
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        bucket_seconds: int = DEFAULT_BUCKET_SECONDS,
+        retention: RetentionPolicy | None = None,
+    ) -> None:
+        if isinstance(bucket_seconds, bool) or not isinstance(bucket_seconds, int):
+            raise InputError(f"bucket_seconds: expected an integer, got {bucket_seconds!r}")
+        if bucket_seconds < 1:
+            raise InputError(f"bucket_seconds: expected a positive integer, got {bucket_seconds}")
+        self.store = store
+        self.clock = clock
+        self.bucket_seconds = bucket_seconds
+        self.retention = retention if retention is not None else RetentionPolicy()
+        self._versions = VersionContexts()
+        self._last_retention: dict[tuple[str, int], float] = {}
+
+    # -- entry point -----------------------------------------------------------------------
+    def ingest(self, payload: Payload) -> IngestAck:
+        """Store one batch in one transaction; a batch id seen before is not stored again.
+
+        Raises
+        ------
+        InputError
+            When the payload does not fit data stored before (a run of another
+            project, a reference profile that does not parse).
+        StoreError
+            When the database fails; nothing of the batch is stored.
+        """
+        if isinstance(payload, PredictionsBatch):
+            # Profile before the write transaction: the lock is held only for the writes,
+            # so that several processes profile in parallel.
+            handler: Callable[[sa.Connection, Any, float], int] = functools.partial(
+                self._predictions, prepared=self._prepare(payload)
+            )
+        elif isinstance(payload, LabelsBatch):
+            handler = self._labels
+        elif isinstance(payload, EventsBatch):
+            handler = self._events
+        elif isinstance(payload, ReferencePayload):
+            handler = self._reference
+        elif isinstance(payload, RunCreate | RunMetricsBatch | RunUpdate | RunEventsBatch):
+            handler = ingest_run_payload
+        else:
+            raise InputError(
+                f"payload: expected one of the driftline.store.payloads models, "
+                f"got {type(payload).__name__}"
+            )
+        now = self.clock()
+        with self.store.begin() as conn:
+            claimed = insert_ignore(
+                conn,
+                t.ingest_batches,
+                [
+                    {
+                        "batch_id": payload.batch_id,
+                        "kind": payload.kind,
+                        "project": payload.project,
+                        "accepted": 0,
+                        "received_at": now,
+                    }
+                ],
+                index=["batch_id"],
+            )
+            if not claimed:
+                return IngestAck(batch_id=payload.batch_id, accepted=0, duplicate=True)
+            accepted = handler(conn, payload, now)
+            conn.execute(
+                t.ingest_batches.update()
+                .where(t.ingest_batches.c.batch_id == payload.batch_id)
+                .values(accepted=accepted)
+            )
+        return IngestAck(batch_id=payload.batch_id, accepted=accepted, duplicate=False)
+
+    # -- predictions -------------------------------------------------------------------------
+    def _prepare(self, batch: PredictionsBatch) -> _Prepared | None:
+        """Window parts of a batch for a version with a reference, computed outside any write."""
+        if batch.n_rows == 0:
+            return None
+        with self.store.read() as conn:
+            ctx = self._versions.find(conn, batch.project, batch.model, batch.version)
+        if ctx is None:
+            return None
+        ts = np.asarray(batch.timestamps, dtype=np.float64)
+        return _Prepared(ctx, self._window_parts(batch, ctx, ts))
+
+    def _predictions(
+        self,
+        conn: sa.Connection,
+        batch: PredictionsBatch,
+        now: float,
+        *,
+        prepared: _Prepared | None = None,
+    ) -> int:
+        n = batch.n_rows
+        if n == 0:
+            return 0
+        project_id = ensure_project(conn, batch.project, now)
+        model_id = ensure_model(conn, project_id, batch.model, now)
+        version_id = ensure_version(conn, model_id, batch.version, now)
+        ts = np.asarray(batch.timestamps, dtype=np.float64)
+        self._insert_predictions(conn, batch, model_id, version_id, ts)
+        join_pending(conn, batch, model_id, version_id, ts, self.bucket_seconds, now)
+        if prepared is not None and (
+            prepared.context.version_id != version_id
+            or not self._versions.current(conn, prepared.context)
+        ):
+            prepared = None  # the reference changed meanwhile: profile again
+        if prepared is None:
+            ctx = self._versions.get(conn, version_id, batch, now)
+            prepared = _Prepared(ctx, self._window_parts(batch, ctx, ts))
+        for part in prepared.parts:
+            add_profile(
+                conn,
+                version_id=version_id,
+                bucket_seconds=self.bucket_seconds,
+                start=part.start,
+                n_rows=part.n_rows,
+                n_errors=part.n_errors,
+                part=part.profile,
+                latency=part.latency,
+                now=now,
+            )
+        if self._due(("version", version_id), now):
+            prune_version_rows(conn, version_id, self.retention)
+        return n
+
+    def _insert_predictions(
+        self,
+        conn: sa.Connection,
+        batch: PredictionsBatch,
+        model_id: int,
+        version_id: int,
+        ts: np.ndarray,
+    ) -> None:
+        n = batch.n_rows
+        chunk_id: int | None = None
+        if self.retention.keep_features and batch.features:
+            fc = t.feature_chunks
+            chunk_id = conn.execute(
+                fc.insert()
+                .values(
+                    model_version_id=version_id,
+                    first_time=float(ts.min()),
+                    last_time=float(ts.max()),
+                    n_rows=n,
+                    columns=encode_columns(batch.features),
+                )
+                .returning(fc.c.id)
+            ).scalar_one()
+        none = [None] * n
+        rows = list(
+            zip(
+                [model_id] * n,
+                [version_id] * n,
+                batch.ids,
+                batch.timestamps,
+                json_texts(batch.predictions),
+                json_texts(batch.scores) if batch.scores is not None else none,
+                batch.latency_ms if batch.latency_ms is not None else none,
+                batch.errors if batch.errors is not None else none,
+                [chunk_id] * n,
+                range(n) if chunk_id is not None else none,
+                strict=True,
+            )
+        )
+        insert_predictions(conn, rows)
+
+    def _window_parts(
+        self, batch: PredictionsBatch, ctx: VersionContext, ts: np.ndarray
+    ) -> list[_Part]:
+        """Split a batch by bucket and profile each part against the version's reference."""
+        starts = np.floor(ts / self.bucket_seconds) * self.bucket_seconds
+        buckets, inverse = np.unique(starts, return_inverse=True)
+        errors = (
+            np.array([e is not None for e in batch.errors], dtype=bool)
+            if batch.errors is not None
+            else None
+        )
+        latency = (
+            np.asarray(batch.latency_ms, dtype=np.float64) if batch.latency_ms is not None else None
+        )
+        parts = []
+        for k, start in enumerate(buckets.tolist()):
+            idx = None if buckets.size == 1 else np.flatnonzero(inverse == k)
+            n_errors = 0
+            if errors is not None:
+                n_errors = int(errors.sum() if idx is None else errors[idx].sum())
+            lat = None
+            if latency is not None:
+                lat = latency_sketch(latency if idx is None else latency[idx])
+            parts.append(
+                _Part(
+                    start=float(start),
+                    n_rows=batch.n_rows if idx is None else int(idx.size),
+                    n_errors=n_errors,
+                    profile=ctx.profile_part(batch, idx),
+                    latency=lat,
+                )
+            )
+        return parts
+
+    def _due(self, key: tuple[str, int], now: float) -> bool:
+        last = self._last_retention.get(key)
+        if last is not None and now - last < self.retention.check_every_s:
+            return False
+        self._last_retention[key] = now
+        return True
+
+    # -- labels and events ---------------------------------------------------------------------
+    def _labels(self, conn: sa.Connection, batch: LabelsBatch, now: float) -> int:
+        if batch.n_rows == 0:
+            return 0
+        project_id = ensure_project(conn, batch.project, now)
+        model_id = ensure_model(conn, project_id, batch.model, now)
+        stored = store_labels(conn, batch, model_id, self.bucket_seconds, now)
+        if self._due(("model", model_id), now):
+            prune_model_rows(conn, model_id, self.retention)
+        return stored
+
+    def _events(self, conn: sa.Connection, batch: EventsBatch, now: float) -> int:
+        if not batch.events:
+            return 0
+        project_id = ensure_project(conn, batch.project, now)
+        model_id = ensure_model(conn, project_id, batch.model, now)
+        stored = store_events(conn, batch, model_id, self.bucket_seconds)
+        if self._due(("model", model_id), now):
+            prune_model_rows(conn, model_id, self.retention)
+        return stored
+
+    # -- reference -----------------------------------------------------------------------------
+    def _reference(self, conn: sa.Connection, payload: ReferencePayload, now: float) -> int:
+        project_id = ensure_project(conn, payload.project, now)
+        model_id = ensure_model(conn, project_id, payload.model, now)
+        version_id = ensure_version(conn, model_id, payload.version, now)
+        self._versions.set_reference(conn, version_id, payload.profile, payload.schema_, now)
+        return 1

@@ -1,0 +1,215 @@
+"""Labels and business events, joined to predictions by id whenever they arrive.
+
+A label or event whose prediction is stored already joins at once and updates
+the window of the prediction's time; one that arrives first waits
+(``joined = false``) and joins when its prediction arrives. The first label
+of a prediction id wins; later ones are ignored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from driftline.store import _schema as t
+from driftline.store._performance import PerformanceCounts
+from driftline.store._sql import bucket_start, chunks, dumps, insert_ignore, loads
+from driftline.store._windows import add_events, add_performance
+from driftline.store.payloads import EventsBatch, LabelsBatch, PredictionsBatch
+
+__all__ = ["join_pending", "store_events", "store_labels"]
+
+
+def _has_pending(conn: sa.Connection, table: sa.Table, model_id: int) -> bool:
+    q = sa.select(table.c.id).where(table.c.model_id == model_id, table.c.joined.is_(False))
+    return conn.execute(q.limit(1)).first() is not None
+
+
+def join_pending(
+    conn: sa.Connection,
+    batch: PredictionsBatch,
+    model_id: int,
+    version_id: int,
+    ts: np.ndarray,
+    bucket_seconds: int,
+    now: float,
+) -> None:
+    """Join the waiting labels and events of a new predictions batch."""
+    has_labels = _has_pending(conn, t.labels, model_id)
+    has_events = _has_pending(conn, t.events, model_id)
+    if not (has_labels or has_events):
+        return
+    first: dict[str, int] = {}
+    for i, pid in enumerate(batch.ids):
+        first.setdefault(pid, i)
+    unique_ids = list(first)
+    if has_labels:
+        lb = t.labels
+        found: list[Any] = []
+        for part in chunks(unique_ids):
+            found.extend(
+                conn.execute(
+                    sa.select(lb.c.id, lb.c.prediction_id, lb.c.label, lb.c.time).where(
+                        lb.c.model_id == model_id,
+                        lb.c.joined.is_(False),
+                        lb.c.prediction_id.in_(part),
+                    )
+                ).all()
+            )
+        per_bucket: dict[float, PerformanceCounts] = defaultdict(PerformanceCounts)
+        for r in found:
+            i = first[r.prediction_id]
+            per_bucket[bucket_start(float(ts[i]), bucket_seconds)].update(
+                labels=[loads(r.label)],
+                predictions=[batch.predictions[i]],
+                scores=None if batch.scores is None else [batch.scores[i]],
+                delays=[r.time - float(ts[i])],
+            )
+        for start in sorted(per_bucket):
+            add_performance(
+                conn, version_id=version_id, bucket_seconds=bucket_seconds, start=start,
+                counts=per_bucket[start], now=now,
+            )  # fmt: skip
+        for part in chunks([r.id for r in found]):
+            conn.execute(lb.update().where(lb.c.id.in_(part)).values(joined=True))
+    if has_events:
+        ev = t.events
+        pending: list[Any] = []
+        for part in chunks(unique_ids):
+            pending.extend(
+                conn.execute(
+                    sa.select(ev.c.id, ev.c.prediction_id, ev.c.name, ev.c.value).where(
+                        ev.c.model_id == model_id,
+                        ev.c.joined.is_(False),
+                        ev.c.prediction_id.in_(part),
+                    )
+                ).all()
+            )
+        totals: dict[tuple[str, float], list[float]] = defaultdict(lambda: [0, 0.0])
+        for r in pending:
+            key = (r.name, bucket_start(float(ts[first[r.prediction_id]]), bucket_seconds))
+            totals[key][0] += 1
+            totals[key][1] += r.value
+        for name, start in sorted(totals):
+            n, value = totals[(name, start)]
+            add_events(
+                conn, model_id=model_id, version_key=version_id, name=name,
+                bucket_seconds=bucket_seconds, start=start, n=int(n), value_sum=value,
+            )  # fmt: skip
+        for part in chunks([r.id for r in pending]):
+            conn.execute(ev.update().where(ev.c.id.in_(part)).values(joined=True))
+
+
+def _predictions_by_id(conn: sa.Connection, model_id: int, ids: list[str]) -> list[Any]:
+    p = t.predictions
+    out: list[Any] = []
+    for part in chunks(ids):
+        out.extend(
+            conn.execute(
+                sa.select(p.c.model_version_id, p.c.prediction_id, p.c.time, p.c.output, p.c.score)
+                .where(p.c.model_id == model_id, p.c.prediction_id.in_(part))
+                .order_by(p.c.id)
+            ).all()
+        )
+    return out
+
+
+def store_labels(
+    conn: sa.Connection,
+    batch: LabelsBatch,
+    model_id: int,
+    bucket_seconds: int,
+    now: float,
+) -> int:
+    """Store new labels, join those whose predictions exist; return labels stored."""
+    first: dict[str, int] = {}
+    for i, pid in enumerate(batch.ids):
+        first.setdefault(pid, i)
+    existing: set[str] = set()
+    for part in chunks(list(first)):
+        existing.update(
+            conn.execute(
+                sa.select(t.labels.c.prediction_id).where(
+                    t.labels.c.model_id == model_id, t.labels.c.prediction_id.in_(part)
+                )
+            ).scalars()
+        )
+    new = {pid: i for pid, i in first.items() if pid not in existing}
+    if not new:
+        return 0
+    times = batch.timestamps
+    label_time = {pid: (times[i] if times is not None else now) for pid, i in new.items()}
+    per_bucket: dict[tuple[int, float], PerformanceCounts] = defaultdict(PerformanceCounts)
+    joined: set[str] = set()
+    for m in _predictions_by_id(conn, model_id, list(new)):
+        i = new[m.prediction_id]
+        joined.add(m.prediction_id)
+        key = (m.model_version_id, bucket_start(m.time, bucket_seconds))
+        per_bucket[key].update(
+            labels=[batch.labels[i]],
+            predictions=[loads(m.output)],
+            scores=[loads(m.score)],
+            delays=[label_time[m.prediction_id] - m.time],
+        )
+    rows = [
+        {
+            "model_id": model_id,
+            "prediction_id": pid,
+            "label": dumps(batch.labels[i]),
+            "time": label_time[pid],
+            "joined": pid in joined,
+        }
+        for pid, i in new.items()
+    ]
+    inserted = insert_ignore(conn, t.labels, rows, index=["model_id", "prediction_id"])
+    for version_id, start in sorted(per_bucket):
+        add_performance(
+            conn, version_id=version_id, bucket_seconds=bucket_seconds, start=start,
+            counts=per_bucket[(version_id, start)], now=now,
+        )  # fmt: skip
+    return inserted
+
+
+def store_events(
+    conn: sa.Connection, batch: EventsBatch, model_id: int, bucket_seconds: int
+) -> int:
+    """Store business events and count the joined ones in their windows."""
+    ids = list(dict.fromkeys(e.prediction_id for e in batch.events if e.prediction_id))
+    found: dict[str, tuple[int, float]] = {}
+    for m in _predictions_by_id(conn, model_id, ids):
+        found.setdefault(m.prediction_id, (m.model_version_id, m.time))
+    totals: dict[tuple[int, str, float], list[float]] = defaultdict(lambda: [0, 0.0])
+    rows = []
+    for e in batch.events:
+        key: tuple[int, str, float] | None
+        if e.prediction_id is None:  # tied to no prediction: counted at its own time
+            key = (0, e.name, bucket_start(e.timestamp, bucket_seconds))
+        elif e.prediction_id in found:
+            version_id, pred_time = found[e.prediction_id]
+            key = (version_id, e.name, bucket_start(pred_time, bucket_seconds))
+        else:
+            key = None  # waits for its prediction
+        if key is not None:
+            totals[key][0] += 1
+            totals[key][1] += e.value
+        rows.append(
+            {
+                "model_id": model_id,
+                "prediction_id": e.prediction_id,
+                "name": e.name,
+                "value": e.value,
+                "time": e.timestamp,
+                "joined": key is not None,
+            }
+        )
+    conn.execute(t.events.insert(), rows)
+    for version_key, name, start in sorted(totals):
+        n, value = totals[(version_key, name, start)]
+        add_events(
+            conn, model_id=model_id, version_key=version_key, name=name,
+            bucket_seconds=bucket_seconds, start=start, n=int(n), value_sum=value,
+        )  # fmt: skip
+    return len(rows)

@@ -1,0 +1,416 @@
+"""The query service: read-only views for the API, the dashboard and Prometheus."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from driftline.errors import InputError, NotFoundError
+from driftline.store import _schema as t
+from driftline.store._bulk import decode_columns
+from driftline.store._downsample import minmax_downsample
+from driftline.store._engine import Store
+from driftline.store._ingest import DEFAULT_BUCKET_SECONDS
+from driftline.store._sql import loads
+from driftline.store._windows_query import WindowSummary, drift_between, summarise_windows
+
+__all__ = ["QueryService"]
+
+
+class QueryService:
+    """Read projects, models, window series and runs.
+
+    Parameters
+    ----------
+    store : Store
+        The database.
+    bucket_seconds : int, default 3600
+        The bucket width the ingest service writes with.
+
+    Example
+    -------
+    >>> from driftline.store import Store
+    >>> store = Store.open("sqlite://")
+    >>> QueryService(store).list_projects()
+    []
+    >>> store.close()
+    """
+
+    def __init__(self, store: Store, *, bucket_seconds: int = DEFAULT_BUCKET_SECONDS) -> None:
+        self.store = store
+        self.bucket_seconds = bucket_seconds
+        self._drift_cache: dict[tuple[int, float, float, int], dict[str, dict[str, Any]]] = {}
+
+    # -- lookups ---------------------------------------------------------------------------
+    @staticmethod
+    def _project_id(conn: sa.Connection, project: str) -> int:
+        pid = conn.execute(sa.select(t.projects.c.id).where(t.projects.c.name == project)).scalar()
+        if pid is None:
+            raise NotFoundError(f"project: no project named {project!r}")
+        return int(pid)
+
+    def _model_id(self, conn: sa.Connection, project: str, model: str) -> int:
+        pid = self._project_id(conn, project)
+        mid = conn.execute(
+            sa.select(t.models.c.id).where(t.models.c.project_id == pid, t.models.c.name == model)
+        ).scalar()
+        if mid is None:
+            raise NotFoundError(f"model: project {project!r} has no model named {model!r}")
+        return int(mid)
+
+    @staticmethod
+    def _reference(conn: sa.Connection, version_id: int) -> tuple[Any, str | None]:
+        from driftline.profile import DatasetProfile
+
+        rp = t.reference_profiles
+        row = conn.execute(
+            sa.select(rp.c.profile, rp.c.source).where(rp.c.model_version_id == version_id)
+        ).first()
+        if row is None:
+            return None, None
+        return DatasetProfile.from_dict(row.profile), row.source
+
+    # -- projects and models ---------------------------------------------------------------
+    def list_projects(self) -> list[dict[str, Any]]:
+        """Every project: ``name``, ``created_at``, ``n_models``, ``n_runs``."""
+        p, m, r = t.projects, t.models, t.runs
+        n_models = sa.select(sa.func.count()).where(m.c.project_id == p.c.id).scalar_subquery()
+        n_runs = sa.select(sa.func.count()).where(r.c.project_id == p.c.id).scalar_subquery()
+        with self.store.read() as conn:
+            rows = conn.execute(
+                sa.select(
+                    p.c.name, p.c.created_at, n_models.label("n"), n_runs.label("nr")
+                ).order_by(p.c.name)
+            ).all()
+        return [
+            {"name": x.name, "created_at": x.created_at, "n_models": x.n, "n_runs": x.nr}
+            for x in rows
+        ]
+
+    def list_models(self, project: str) -> list[dict[str, Any]]:
+        """The models of a project with their versions; :class:`NotFoundError` if none such."""
+        m, v, rp = t.models, t.model_versions, t.reference_profiles
+        with self.store.read() as conn:
+            pid = self._project_id(conn, project)
+            rows = conn.execute(
+                sa.select(
+                    m.c.id,
+                    m.c.name,
+                    m.c.created_at,
+                    v.c.name.label("version"),
+                    v.c.created_at.label("version_created_at"),
+                    rp.c.source,
+                )
+                .select_from(
+                    m.outerjoin(v, v.c.model_id == m.c.id).outerjoin(
+                        rp, rp.c.model_version_id == v.c.id
+                    )
+                )
+                .where(m.c.project_id == pid)
+                .order_by(m.c.name, v.c.id)
+            ).all()
+        out: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            entry = out.setdefault(
+                r.id, {"name": r.name, "created_at": r.created_at, "versions": []}
+            )
+            if r.version is not None:
+                entry["versions"].append(
+                    {
+                        "name": r.version,
+                        "created_at": r.version_created_at,
+                        "reference_source": r.source,
+                    }
+                )
+        return list(out.values())
+
+    def get_prediction(self, project: str, model: str, prediction_id: str) -> dict[str, Any]:
+        """One raw prediction with its features and label, while retention keeps it.
+
+        Returns ``{"prediction_id", "version", "timestamp", "prediction", "score",
+        "latency_ms", "error", "features", "label"}``; ``features`` is ``None``
+        when features are not kept, ``label`` is ``None`` until one has joined.
+        """
+        p, v, lb, fc = t.predictions, t.model_versions, t.labels, t.feature_chunks
+        with self.store.read() as conn:
+            mid = self._model_id(conn, project, model)
+            row = conn.execute(
+                sa.select(p, v.c.name.label("version"))
+                .select_from(p.join(v, v.c.id == p.c.model_version_id))
+                .where(p.c.model_id == mid, p.c.prediction_id == prediction_id)
+                .order_by(p.c.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                raise NotFoundError(
+                    f"prediction_id: model {model!r} has no stored prediction {prediction_id!r}"
+                )
+            features = None
+            if row.feature_chunk_id is not None:
+                data = conn.execute(
+                    sa.select(fc.c.columns).where(fc.c.id == row.feature_chunk_id)
+                ).scalar()
+                if data is not None:
+                    cols = decode_columns(data)
+                    features = {k: vals[row.feature_row] for k, vals in cols.items()}
+            label = conn.execute(
+                sa.select(lb.c.label).where(
+                    lb.c.model_id == mid, lb.c.prediction_id == prediction_id
+                )
+            ).scalar()
+        return {
+            "prediction_id": prediction_id,
+            "version": row.version,
+            "timestamp": row.time,
+            "prediction": loads(row.output),
+            "score": loads(row.score),
+            "latency_ms": row.latency_ms,
+            "error": row.error,
+            "features": features,
+            "label": loads(label),
+        }
+
+    # -- windows ---------------------------------------------------------------------------
+    def window_series(
+        self,
+        project: str,
+        model: str,
+        version: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        window_seconds: int = 3600,
+    ) -> list[WindowSummary]:
+        """Summaries of consecutive windows of ``window_seconds``, oldest first.
+
+        Parameters
+        ----------
+        project, model : str
+            The model; :class:`NotFoundError` when either does not exist.
+        version : str, optional
+            One version; default all versions together (drift then against
+            the newest version's reference).
+        start, end : float, optional
+            Epoch-second bounds: windows from the one holding ``start`` to
+            those starting before ``end``.
+        window_seconds : int, default 3600
+            Window width, a positive multiple of the bucket width.
+
+        Returns
+        -------
+        list of WindowSummary
+            One per window that holds predictions, labels or events.
+        """
+        if (
+            isinstance(window_seconds, bool)
+            or not isinstance(window_seconds, int)
+            or window_seconds < self.bucket_seconds
+            or window_seconds % self.bucket_seconds
+        ):
+            raise InputError(
+                f"window_seconds: expected a positive multiple of the bucket width "
+                f"({self.bucket_seconds} s), got {window_seconds!r}"
+            )
+        v = t.model_versions
+        with self.store.read() as conn:
+            mid = self._model_id(conn, project, model)
+            q = sa.select(v.c.id, v.c.name).where(v.c.model_id == mid).order_by(v.c.id)
+            versions = conn.execute(q).all()
+            if version is not None:
+                versions = [x for x in versions if x.name == version]
+                if not versions:
+                    raise NotFoundError(
+                        f"version: model {model!r} of project {project!r} has no version "
+                        f"{version!r}"
+                    )
+            ids = [int(x.id) for x in versions]
+            reference, source = self._reference(conn, ids[-1]) if ids else (None, None)
+            return summarise_windows(
+                conn,
+                model_id=mid,
+                version_ids=ids,
+                include_unattributed_events=version is None,
+                bucket_seconds=self.bucket_seconds,
+                window_seconds=window_seconds,
+                start=start,
+                end=end,
+                reference=reference,
+                reference_source=source,
+            )
+
+    # -- runs -------------------------------------------------------------------------------
+    @staticmethod
+    def _run_dict(r: Any, project: str) -> dict[str, Any]:
+        return {
+            "run_id": r.run_id,
+            "project": project,
+            "name": r.name,
+            "status": r.status,
+            "config": r.config,
+            "tags": r.tags,
+            "summary": r.summary,
+            "started_at": r.started_at,
+            "ended_at": r.ended_at,
+            "updated_at": r.updated_at,
+        }
+
+    def list_runs(self, project: str) -> list[dict[str, Any]]:
+        """The runs of a project, newest first; :class:`NotFoundError` for an unknown project."""
+        with self.store.read() as conn:
+            pid = self._project_id(conn, project)
+            rows = conn.execute(
+                sa.select(t.runs)
+                .where(t.runs.c.project_id == pid)
+                .order_by(t.runs.c.started_at.desc(), t.runs.c.run_id)
+            ).all()
+        return [self._run_dict(r, project) for r in rows]
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """One run with its metric keys (``metrics``) and detector events (``events``)."""
+        r_, p = t.runs, t.projects
+        with self.store.read() as conn:
+            row = conn.execute(
+                sa.select(r_, p.c.name.label("project_name"))
+                .select_from(r_.join(p, r_.c.project_id == p.c.id))
+                .where(r_.c.run_id == run_id)
+            ).first()
+            if row is None:
+                raise NotFoundError(f"run_id: no run with id {run_id!r}")
+            rm = t.run_metrics
+            keys = conn.execute(
+                sa.select(rm.c.key, sa.func.count(), sa.func.max(rm.c.step))
+                .where(rm.c.run_id == run_id)
+                .group_by(rm.c.key)
+                .order_by(rm.c.key)
+            ).all()
+            re = t.run_events
+            events = conn.execute(
+                sa.select(re.c.kind, re.c.step, re.c.message, re.c.evidence, re.c.time)
+                .where(re.c.run_id == run_id)
+                .order_by(re.c.time, re.c.id)
+            ).all()
+        out = self._run_dict(row, row.project_name)
+        out["metrics"] = [{"key": k, "n_points": n, "last_step": s} for k, n, s in keys]
+        out["events"] = [
+            {"kind": e.kind, "step": e.step, "message": e.message, "evidence": e.evidence,
+             "timestamp": e.time}
+            for e in events
+        ]  # fmt: skip
+        return out
+
+    def run_metric_series(self, run_id: str, key: str, max_points: int = 1000) -> dict[str, Any]:
+        """One metric of a run by step, downsampled to ``max_points`` keeping spikes.
+
+        Returns ``{"run_id", "key", "steps", "values", "n_total", "downsampled"}``;
+        NaN values come back as ``None``.
+        """
+        rm = t.run_metrics
+        with self.store.read() as conn:
+            exists = conn.execute(sa.select(t.runs.c.run_id).where(t.runs.c.run_id == run_id))
+            if exists.first() is None:
+                raise NotFoundError(f"run_id: no run with id {run_id!r}")
+            rows = conn.execute(
+                sa.select(rm.c.step, rm.c.value)
+                .where(rm.c.run_id == run_id, rm.c.key == key)
+                .order_by(rm.c.step, rm.c.id)
+            ).all()
+        if not rows:
+            raise NotFoundError(f"key: run {run_id!r} has no metric {key!r}")
+        steps = np.fromiter((r.step for r in rows), dtype=np.int64, count=len(rows))
+        values = np.fromiter(
+            (math.nan if r.value is None else r.value for r in rows),
+            dtype=np.float64,
+            count=len(rows),
+        )
+        ks, kv = minmax_downsample(steps, values, max_points)
+        return {
+            "run_id": run_id,
+            "key": key,
+            "steps": ks.tolist(),
+            "values": [None if math.isnan(x) else float(x) for x in kv.tolist()],
+            "n_total": len(rows),
+            "downsampled": len(ks) < len(rows),
+        }
+
+    # -- Prometheus ---------------------------------------------------------------------------
+    def metric_totals(self) -> dict[str, list[dict[str, Any]]]:
+        """Totals for the Prometheus exposition.
+
+        Returns a dict of lists: ``predictions`` and ``labels`` (joined labels)
+        per project/model/version with ``count``; ``events`` per
+        project/model/name with ``count``; ``drift`` per project/model/version/column
+        with the ``method``, ``statistic`` and ``status`` of the latest bucket
+        against the version's reference.
+        """
+        p, m, v = t.projects, t.models, t.model_versions
+        wp, perf, we = t.window_profiles, t.window_performance, t.window_events
+        base = (
+            sa.select(p.c.name.label("project"), m.c.name.label("model"), v.c.name.label("version"), v.c.id)
+            .select_from(p.join(m, m.c.project_id == p.c.id).join(v, v.c.model_id == m.c.id))
+            .order_by(p.c.name, m.c.name, v.c.name)
+        )  # fmt: skip
+        out: dict[str, list[dict[str, Any]]] = {
+            "predictions": [], "labels": [], "events": [], "drift": []
+        }  # fmt: skip
+        with self.store.read() as conn:
+            versions = conn.execute(base).all()
+            preds = dict(
+                conn.execute(
+                    sa.select(wp.c.model_version_id, sa.func.sum(wp.c.n_rows))
+                    .where(wp.c.bucket_seconds == self.bucket_seconds)
+                    .group_by(wp.c.model_version_id)
+                ).all()
+            )
+            labels = dict(
+                conn.execute(
+                    sa.select(perf.c.model_version_id, sa.func.sum(perf.c.n_labels))
+                    .where(perf.c.bucket_seconds == self.bucket_seconds)
+                    .group_by(perf.c.model_version_id)
+                ).all()
+            )
+            for x in versions:
+                labels_of = {"project": x.project, "model": x.model, "version": x.version}
+                out["predictions"].append({**labels_of, "count": int(preds.get(x.id) or 0)})
+                out["labels"].append({**labels_of, "count": int(labels.get(x.id) or 0)})
+                for column, d in self._latest_drift(conn, x.id).items():
+                    out["drift"].append(
+                        {**labels_of, "column": column, "method": d.get("method"),
+                         "statistic": d.get("statistic"), "status": d.get("status")}
+                    )  # fmt: skip
+            ev = conn.execute(
+                sa.select(p.c.name, m.c.name, we.c.name, sa.func.sum(we.c.n))
+                .select_from(p.join(m, m.c.project_id == p.c.id).join(we, we.c.model_id == m.c.id))
+                .where(we.c.bucket_seconds == self.bucket_seconds)
+                .group_by(p.c.name, m.c.name, we.c.name)
+                .order_by(p.c.name, m.c.name, we.c.name)
+            ).all()
+        out["events"] = [
+            {"project": a, "model": b, "name": c, "count": int(n or 0)} for a, b, c, n in ev
+        ]
+        return out
+
+    def _latest_drift(self, conn: sa.Connection, version_id: int) -> dict[str, dict[str, Any]]:
+        from driftline.profile import DatasetProfile
+
+        wp, rp = t.window_profiles, t.reference_profiles
+        row = conn.execute(
+            sa.select(wp.c.bucket_start, wp.c.updated_at, wp.c.profile)
+            .where(wp.c.model_version_id == version_id, wp.c.bucket_seconds == self.bucket_seconds)
+            .order_by(wp.c.bucket_start.desc())
+            .limit(1)
+        ).first()
+        ref_rev = conn.execute(
+            sa.select(rp.c.revision).where(rp.c.model_version_id == version_id)
+        ).scalar()
+        if row is None or row.profile is None or ref_rev is None:
+            return {}
+        key = (version_id, float(row.bucket_start), float(row.updated_at), int(ref_rev))
+        if key not in self._drift_cache:
+            reference, _ = self._reference(conn, version_id)
+            self._drift_cache = {k: d for k, d in self._drift_cache.items() if k[0] != version_id}
+            self._drift_cache[key] = drift_between(
+                reference, DatasetProfile.from_bytes(row.profile)
+            )
+        return self._drift_cache[key]

@@ -1,0 +1,261 @@
+"""Window series: fixed buckets merged into query windows, summarised.
+
+Example
+-------
+>>> s = WindowSummary(start=0.0, end=3600.0, n_predictions=0)
+>>> s.to_dict()["label_coverage"] is None
+True
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import datasketches as ds
+import sqlalchemy as sa
+
+from driftline.errors import IncompatibleProfilesError
+from driftline.store import _schema as t
+from driftline.store._performance import PerformanceCounts
+
+__all__ = ["LATENCY_QUANTILES", "WindowSummary", "drift_between", "summarise_windows"]
+
+LATENCY_QUANTILES = (0.5, 0.95, 0.99)
+"""Latency quantiles reported per window (p50, p95, p99)."""
+
+
+@dataclass(frozen=True)
+class WindowSummary:
+    """What happened in one window of a model (or one of its versions).
+
+    Attributes
+    ----------
+    start, end : float
+        Window bounds, epoch seconds, ``[start, end)``.
+    n_predictions : int
+        Predictions whose time falls in the window.
+    missing_rates : dict of str to float
+        Share of missing values per profiled column (lower is better).
+    drift : dict of str to dict
+        Per column, the drift against the version's reference
+        (:meth:`driftline.analysis.ColumnDrift.to_dict`: method, statistic,
+        threshold, status, reason, sample sizes).
+    reference_source : str or None
+        ``'user'`` (an uploaded reference) or ``'first_batch'`` (the version's
+        first predictions batch, used until a reference is uploaded).
+    n_labels : int
+        Predictions of the window whose label has joined.
+    label_coverage : float or None
+        ``n_labels / n_predictions``; ``None`` without predictions.
+    label_delay_mean_s, label_delay_max_s : float or None
+        Seconds from prediction to label; ``None`` without labels.
+    performance : dict of str to float
+        Realised metrics of the labelled predictions (see
+        :meth:`PerformanceCounts.metrics`).
+    latency_p50_ms, latency_p95_ms, latency_p99_ms : float or None
+        Latency quantiles (lower is better); ``None`` when no latency was sent.
+    error_rate : float or None
+        Share of predictions that reported an error (lower is better).
+    events : dict of str to dict
+        Per business event name: ``count``, ``value_sum`` and ``rate``
+        (count per prediction of the window, e.g. click-through; ``None``
+        without predictions).
+    profile : DatasetProfile or None
+        The merged window profile (not part of :meth:`to_dict`).
+    """
+
+    start: float
+    end: float
+    n_predictions: int
+    missing_rates: dict[str, float] = field(default_factory=dict)
+    drift: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reference_source: str | None = None
+    n_labels: int = 0
+    label_coverage: float | None = None
+    label_delay_mean_s: float | None = None
+    label_delay_max_s: float | None = None
+    performance: dict[str, float] = field(default_factory=dict)
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_p99_ms: float | None = None
+    error_rate: float | None = None
+    events: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    profile: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types; the profile is left out."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "profile"}
+        return out
+
+
+def _restrict(reference: Any, current: Any) -> Any:
+    """The reference cut down to the current profile's columns (and schema)."""
+    from driftline.profile import DatasetProfile
+    from driftline.schema import Schema
+
+    specs = [c for c in current.schema.columns if c.name in reference.columns]
+    cols = {c.name: reference.columns[c.name] for c in specs}
+    return DatasetProfile(Schema(tuple(specs)), reference.n_rows, cols)
+
+
+def drift_between(reference: Any, current: Any) -> dict[str, dict[str, Any]]:
+    """Per-column drift of ``current`` against ``reference`` (two DatasetProfiles)."""
+    from driftline.analysis import Report
+    from driftline.profile import DatasetProfile
+    from driftline.schema import Schema
+
+    ref = _restrict(reference, current)
+    if not ref.columns:
+        return {}
+    cur = DatasetProfile(
+        Schema(tuple(c for c in current.schema.columns if c.name in ref.columns)),
+        current.n_rows,
+        {n: current.columns[n] for n in ref.columns},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = Report(ref, cur, ref.schema)
+        return {d.column: d.to_dict() for d in report.drift}
+
+
+def _merge_profiles(parts: list[Any]) -> Any:
+    from driftline.profile import DatasetProfile
+
+    merged: Any = None
+    for raw in parts:
+        p = DatasetProfile.from_bytes(raw)
+        if merged is None:
+            merged = p
+            continue
+        try:
+            merged = merged.merge(p)
+        except IncompatibleProfilesError:
+            # a bucket profiled against another reference (a version, or a replaced reference)
+            continue
+    return merged
+
+
+def summarise_windows(
+    conn: sa.Connection,
+    *,
+    model_id: int,
+    version_ids: list[int],
+    include_unattributed_events: bool,
+    bucket_seconds: int,
+    window_seconds: int,
+    start: float | None,
+    end: float | None,
+    reference: Any,
+    reference_source: str | None,
+) -> list[WindowSummary]:
+    """Merge the buckets of ``version_ids`` into windows of ``window_seconds``."""
+
+    def window_of(bucket: float) -> float:
+        return float(math.floor(bucket / window_seconds) * window_seconds)
+
+    def in_range(table: sa.Table) -> list[Any]:
+        cond = [table.c.bucket_seconds == bucket_seconds]
+        if start is not None:
+            cond.append(table.c.bucket_start >= window_of(start))
+        if end is not None:
+            cond.append(table.c.bucket_start < end)
+        return cond
+
+    wp, perf, we = t.window_profiles, t.window_performance, t.window_events
+    prof_rows = conn.execute(
+        sa.select(wp.c.bucket_start, wp.c.n_rows, wp.c.n_errors, wp.c.profile, wp.c.latency)
+        .where(wp.c.model_version_id.in_(version_ids), *in_range(wp))
+        .order_by(wp.c.bucket_start, wp.c.model_version_id)
+    ).all()
+    perf_rows = conn.execute(
+        sa.select(perf.c.bucket_start, perf.c.state).where(
+            perf.c.model_version_id.in_(version_ids), *in_range(perf)
+        )
+    ).all()
+    keys = list(version_ids) + ([0] if include_unattributed_events else [])
+    event_rows = conn.execute(
+        sa.select(we.c.bucket_start, we.c.name, we.c.n, we.c.value_sum).where(
+            we.c.model_id == model_id, we.c.version_key.in_(keys), *in_range(we)
+        )
+    ).all()
+
+    n_rows: dict[float, int] = defaultdict(int)
+    n_errors: dict[float, int] = defaultdict(int)
+    profiles: dict[float, list[bytes]] = defaultdict(list)
+    latencies: dict[float, Any] = {}
+    for r in prof_rows:
+        w = window_of(r.bucket_start)
+        n_rows[w] += r.n_rows
+        n_errors[w] += r.n_errors
+        if r.profile is not None:
+            profiles[w].append(r.profile)
+        if r.latency is not None:
+            sketch = ds.kll_doubles_sketch.deserialize(r.latency)
+            if w in latencies:
+                latencies[w].merge(sketch)
+            else:
+                latencies[w] = sketch
+    counts: dict[float, PerformanceCounts] = {}
+    for r in perf_rows:  # type: ignore[assignment]
+        w = window_of(r.bucket_start)
+        c = PerformanceCounts.from_dict(r.state)
+        counts[w] = counts[w].merge(c) if w in counts else c
+    events: dict[float, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
+    for r in event_rows:  # type: ignore[assignment]
+        w = window_of(r.bucket_start)
+        events[w][r.name][0] += r.n
+        events[w][r.name][1] += r.value_sum
+
+    out = []
+    for w in sorted(set(n_rows) | set(counts) | set(events)):
+        if end is not None and w >= end:
+            continue
+        n = n_rows.get(w, 0)
+        prof = _merge_profiles(profiles.get(w, []))
+        missing: dict[str, float] = {}
+        drift: dict[str, dict[str, Any]] = {}
+        if prof is not None:
+            for name, col in prof.columns.items():
+                rate = getattr(col, "missing_rate", None)
+                if rate is not None and not math.isnan(rate):
+                    missing[name] = float(rate)
+            if reference is not None:
+                drift = drift_between(reference, prof)
+        c = counts.get(w, PerformanceCounts())
+        lat = latencies.get(w)
+        q: list[float | None] = [None, None, None]
+        if lat is not None and not lat.is_empty():
+            q = [float(x) for x in lat.get_quantiles(list(LATENCY_QUANTILES))]
+        out.append(
+            WindowSummary(
+                start=w,
+                end=w + window_seconds,
+                n_predictions=n,
+                missing_rates=missing,
+                drift=drift,
+                reference_source=reference_source,
+                n_labels=c.n,
+                label_coverage=(c.n / n) if n else None,
+                label_delay_mean_s=c.mean_delay,
+                label_delay_max_s=c.delay_max if c.n else None,
+                performance=c.metrics(),
+                latency_p50_ms=q[0],
+                latency_p95_ms=q[1],
+                latency_p99_ms=q[2],
+                error_rate=(n_errors.get(w, 0) / n) if n else None,
+                events={
+                    name: {
+                        "count": int(v[0]),
+                        "value_sum": float(v[1]),
+                        "rate": (v[0] / n) if n else None,
+                    }
+                    for name, v in sorted(events.get(w, {}).items())
+                },
+                profile=prof,
+            )
+        )
+    return out

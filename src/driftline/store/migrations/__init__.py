@@ -1,0 +1,1 @@
+"""Alembic migrations of the driftline store; run them with ``driftline db upgrade``."""
