@@ -75,8 +75,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
     server_url = env.get("DRIFTLINE_URL", "").strip() or None
     if server_url is not None and not server_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"DRIFTLINE_URL: expected an http:// or https:// URL, got {server_url!r}"
-        )
+        raise ConfigError(f"DRIFTLINE_URL: expected an http:// or https:// URL, got {server_url!r}")
     token = env.get("DRIFTLINE_TOKEN", "").strip() or None
     return Settings(data_dir=data_dir, database_url=db_url, server_url=server_url, token=token)

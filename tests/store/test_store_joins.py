@@ -64,8 +64,8 @@ def test_labels_join_before_and_after_predictions(store: Store, rng: np.random.G
         assert perf["recall"] == pytest.approx(skm.recall_score(y[got], pred[got]))
         assert perf["f1"] == pytest.approx(skm.f1_score(y[got], pred[got]))
         assert perf["log_loss"] == pytest.approx(skm.log_loss(y[got], score[got]), rel=1e-9)
-        # histogram AUC: exact up to ties within a bin of width 1/1000
-        assert perf["roc_auc"] == pytest.approx(skm.roc_auc_score(y[got], score[got]), abs=2e-3)
+        # histogram AUC (200 score bins): within the bound the counts state
+        assert perf["roc_auc"] == pytest.approx(skm.roc_auc_score(y[got], score[got]), abs=0.01)
 
 
 def test_regression_and_multiclass_performance(store: Store, rng: np.random.Generator) -> None:
@@ -77,8 +77,9 @@ def test_regression_and_multiclass_performance(store: Store, rng: np.random.Gene
     svc.ingest(predictions(ids, rng.uniform(0, HOUR, n), yp.tolist()))
     svc.ingest(labels(ids, yt.tolist()))
     [w] = QueryService(store).window_series("shop", "m")
-    assert w.performance["mae"] == pytest.approx(skm.mean_absolute_error(yt, yp))
-    assert w.performance["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(yt, yp)))
+    assert w.performance["mean_absolute_error"] == pytest.approx(skm.mean_absolute_error(yt, yp))
+    rmse = np.sqrt(skm.mean_squared_error(yt, yp))
+    assert w.performance["root_mean_squared_error"] == pytest.approx(rmse)
     assert w.performance["r2"] == pytest.approx(skm.r2_score(yt, yp))
 
     classes = np.array(["cat", "dog", "owl"])
@@ -89,8 +90,8 @@ def test_regression_and_multiclass_performance(store: Store, rng: np.random.Gene
     svc.ingest(predictions(ids2, rng.uniform(0, HOUR, n), cp.tolist(), model="m", version="v2"))
     [w2] = QueryService(store).window_series("shop", "m", version="v2")
     assert w2.performance["accuracy"] == pytest.approx(skm.accuracy_score(ct, cp))
-    assert w2.performance["f1"] == pytest.approx(skm.f1_score(ct, cp, average="macro"))
-    assert w2.performance["precision"] == pytest.approx(
+    assert w2.performance["f1_macro"] == pytest.approx(skm.f1_score(ct, cp, average="macro"))
+    assert w2.performance["precision_macro"] == pytest.approx(
         skm.precision_score(ct, cp, average="macro")
     )
 

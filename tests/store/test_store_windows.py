@@ -206,3 +206,39 @@ def test_uploaded_reference_replaces_the_first_batch(
     assert w0.n_predictions == 500
     assert w0.profile.n_rows == 200
     np.testing.assert_array_equal(w0.profile.columns["age"].histogram[0], edges)
+
+
+def test_drift_is_cached_until_a_bucket_changes(store: Store, rng: np.random.Generator) -> None:
+    svc = IngestService(store)
+    ref, schema = reference(rng)
+    upload(svc, ref, schema)
+    svc.ingest(batch(frame(rng, 300), rng.uniform(0, HOUR, 300)))
+    query = QueryService(store, drift_methods="psi")
+    [first] = query.window_series("shop", "ranker")
+    assert {d["method"] for d in first.drift.values()} == {"psi"}
+    [again] = query.window_series("shop", "ranker")
+    assert again.drift is first.drift  # served from the cache
+    svc.ingest(batch(frame(rng, 300, shift=20.0), rng.uniform(0, HOUR, 300)))
+    [changed] = query.window_series("shop", "ranker")
+    assert changed.drift["age"]["n_current"] > first.drift["age"]["n_current"]
+    assert changed.drift["age"]["statistic"] > first.drift["age"]["statistic"]
+    [bare] = query.window_series("shop", "ranker", drift=False)
+    assert bare.drift == {} and bare.n_predictions == 600
+
+
+def test_all_versions_together(store: Store, rng: np.random.Generator) -> None:
+    svc = IngestService(store)
+    ref, schema = reference(rng)
+    upload(svc, ref, schema, version="v1")
+    svc.ingest(batch(frame(rng, 300), rng.uniform(0, HOUR, 300), version="v1"))
+    svc.ingest(batch(frame(rng, 200), rng.uniform(0, 2 * HOUR, 200), version="v2"))
+    first, second = QueryService(store).window_series("shop", "ranker")
+    v2_first = QueryService(store).window_series("shop", "ranker", version="v2")[0]
+    # volume counts every version; the profile and drift are the newest version's
+    assert first.n_predictions == 300 + v2_first.n_predictions
+    assert first.profile.n_rows == v2_first.n_predictions
+    assert first.reference_source == "first_batch"
+    assert set(first.drift) == {"age", "city", "prediction", "score"}
+    assert second.n_predictions == 200 - v2_first.n_predictions
+    [v1] = QueryService(store).window_series("shop", "ranker", version="v1")
+    assert v1.reference_source == "user" and v1.profile.n_rows == 300

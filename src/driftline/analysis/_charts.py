@@ -121,8 +121,8 @@ def chart_from_values(
         cur_counts = np.bincount(idx_cur, minlength=CHART_BINS)
         return chart_from_counts(column, bin_labels(edges), ref_counts, cur_counts)
     if isinstance(reference, LabelValues) and isinstance(current, LabelValues):
-        from driftline.analysis._drift import category_counts
+        from driftline.analysis._drift import aligned_counts
 
-        cats, r, c = category_counts(reference.labels, current.labels)
+        cats, r, c = aligned_counts(reference.label_counts(), current.label_counts())
         return chart_from_counts(column, cats, r, c, categories=True)
     return {"title": column, "labels": [], "note": "the two sides hold different kinds of values"}

@@ -8,6 +8,7 @@ builds the performance comparison from raw columns or from profiles.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 from driftline.analysis._charts import bin_labels, chart_from_counts, chart_from_values
 from driftline.analysis._drift import drift_from_values, not_computed
 from driftline.analysis._inputs import label_values, numeric_values
+from driftline.analysis._parallel import Runner
 from driftline.analysis._performance import performance_from_counts, performance_from_tables
 from driftline.analysis._profiles import drift_from_profiles, label_counts, quality_from_profiles
 from driftline.analysis._quality import column_quality
@@ -174,28 +176,69 @@ def compute_from_profiles(
     methods: Any,
     thresholds: Any,
     progress: ProgressCallback,
+    run: Runner | None = None,
 ) -> ColumnResults:
-    """Drift from profiles (made here from raw tables when needed); quality raw when possible."""
-    from driftline.profile import profile
+    """Drift from profiles (made here from raw tables when needed); quality raw when possible.
+
+    Profiles made here from raw tables skip the distinct-count sketches of
+    numerical columns, which the report does not read, and the performance
+    counts when both sides are raw (performance then comes from the raw rows).
+    With ``run``, each column's profiles and quality are computed in its pool.
+    """
+    from driftline.profile import DatasetProfile, ProfileConfig
+    from driftline.profile._dataset import _performance, column_profile, profile_columns
     from driftline.schema import Schema, Table
+
+    run = run if run is not None else Runner(None)
+    cfg = ProfileConfig()
+    both_raw = ref_table is not None and cur_table is not None
 
     def only_schema(table: Any) -> tuple[Any, Any]:
         cols = [c for c in schema if c.name in table]
         sub = Table({c.name: table[c.name] for c in cols}, table.dtypes)
         return sub, Schema(tuple(cols))
 
-    if ref_table is not None:
-        progress("profiling reference", 0, 0)
-        sub, sub_schema = only_schema(ref_table)
-        ref_prof = profile(sub, sub_schema)
+    def quick_profile(table: Any, ref: Any) -> Any:
+        sub, sub_schema = only_schema(table)
+        columns = profile_columns(sub, sub_schema, ref, cfg, distinct=False)
+        return DatasetProfile(sub_schema, sub.n_rows, columns, _performance(sub, sub_schema))
+
+    raw_q: dict[str, Future[ColumnQuality]] = {}
+    if both_raw:
+        # per column: reference profile, current profile on its bins, raw quality
+        def both_profiles(spec: Any) -> tuple[Any, Any]:
+            rp = column_profile(ref_table[spec.name], spec.kind, None, cfg, False)
+            if spec.name not in cur_table:
+                return rp, None
+            return rp, column_profile(cur_table[spec.name], spec.kind, rp, cfg, False)
+
+        progress("profiling reference and current", 0, 0)
+        ref_specs = [c for c in schema if c.name in ref_table]
+        futures = [(spec, run.submit(both_profiles, spec)) for spec in ref_specs]
+        raw_q = {s.name: run.submit(raw_quality, s, ref_table, cur_table) for s in specs}
+        done = [(spec, f.result()) for spec, f in futures]
+        ref_schema = Schema(tuple(spec for spec, _ in done))
+        cur_schema = Schema(tuple(spec for spec, (_, cp) in done if cp is not None))
+        ref_prof = DatasetProfile(
+            ref_schema, ref_table.n_rows, {s.name: rp for s, (rp, _) in done}, None
+        )
+        cur_prof = DatasetProfile(
+            cur_schema,
+            cur_table.n_rows,
+            {s.name: cp for s, (_, cp) in done if cp is not None},
+            None,
+        )
     else:
-        ref_prof = reference
-    if cur_table is not None:
-        progress("profiling current", 0, 0)
-        sub, sub_schema = only_schema(cur_table)
-        cur_prof = profile(sub, sub_schema, reference=ref_prof)
-    else:
-        cur_prof = current
+        if ref_table is not None:
+            progress("profiling reference", 0, 0)
+            ref_prof = quick_profile(ref_table, None)
+        else:
+            ref_prof = reference
+        if cur_table is not None:
+            progress("profiling current", 0, 0)
+            cur_prof = quick_profile(cur_table, ref_prof)
+        else:
+            cur_prof = current
     drift: list[ColumnDrift] = []
     quality: dict[str, ColumnQuality] = {}
     charts: list[dict[str, Any]] = []
@@ -220,8 +263,8 @@ def compute_from_profiles(
         drift.append(
             drift_from_profiles(name, kind, role, rp, cp, methods=methods, thresholds=thresholds)
         )
-        if ref_table is not None and cur_table is not None:
-            quality[name] = raw_quality(spec, ref_table, cur_table)
+        if name in raw_q:
+            quality[name] = raw_q[name].result()
         else:
             quality[name] = quality_from_profiles(name, kind, rp, cp)
         charts.append(_chart_from_profiles(name, rp, cp))

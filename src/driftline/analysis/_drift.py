@@ -32,6 +32,7 @@ from driftline.errors import InputError, InsufficientDataError
 __all__ = [
     "DEFAULT_DRIFT_SHARE",
     "DEFAULT_EXACT_LIMIT",
+    "aligned_counts",
     "apply_benjamini_hochberg",
     "category_counts",
     "choose_method",
@@ -243,15 +244,30 @@ def category_counts(
     >>> cats, r.tolist(), c.tolist()
     (['a', 'b', 'c'], [2, 1, 0], [1, 0, 1])
     """
-    ref_u, ref_c = np.unique(reference.astype(str), return_counts=True)
-    cur_u, cur_c = np.unique(current.astype(str), return_counts=True)
-    ref_map = dict(zip(ref_u.tolist(), ref_c.tolist(), strict=True))
-    cur_map = dict(zip(cur_u.tolist(), cur_c.tolist(), strict=True))
+    from driftline.analysis._inputs import LabelValues
+
+    ref = LabelValues(np.asarray(reference), len(reference), 0).label_counts()
+    cur = LabelValues(np.asarray(current), len(current), 0).label_counts()
+    return aligned_counts(ref, cur)
+
+
+def aligned_counts(
+    reference: Mapping[str, int], current: Mapping[str, int]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """:func:`category_counts` from each side's ``{label: count}``.
+
+    Examples
+    --------
+    >>> cats, r, c = aligned_counts({"a": 2, "b": 1}, {"c": 1, "a": 1})
+    >>> cats, r.tolist(), c.tolist()
+    (['a', 'b', 'c'], [2, 1, 0], [1, 0, 1])
+    """
     cats = sorted(
-        set(ref_map) | set(cur_map), key=lambda k: (-ref_map.get(k, 0), -cur_map.get(k, 0), k)
+        set(reference) | set(current),
+        key=lambda k: (-reference.get(k, 0), -current.get(k, 0), k),
     )
-    ref = np.array([ref_map.get(k, 0) for k in cats], dtype=np.int64)
-    cur = np.array([cur_map.get(k, 0) for k in cats], dtype=np.int64)
+    ref = np.array([reference.get(k, 0) for k in cats], dtype=np.int64)
+    cur = np.array([current.get(k, 0) for k in cats], dtype=np.int64)
     return cats, ref, cur
 
 
@@ -292,8 +308,11 @@ def drift_from_values(
             n_reference=n_ref, n_current=n_cur,
         )  # fmt: skip
     n_cats = None
-    if kind != "numerical":
-        n_cats = len(set(ref_arr.tolist()) | set(cur_arr.tolist()))
+    ref_map: dict[str, int] = {}
+    cur_map: dict[str, int] = {}
+    if isinstance(reference, LabelValues) and isinstance(current, LabelValues):
+        ref_map, cur_map = reference.label_counts(), current.label_counts()
+        n_cats = len(set(ref_map) | set(cur_map))
     spec = choose_method(column, kind, n_ref, n_cur, methods, n_cats)
     threshold = resolve_threshold(column, spec, thresholds)
     wrong = method_applies(spec, kind)
@@ -318,7 +337,7 @@ def drift_from_values(
             lambda: fn(ref_arr, cur_arr), column, kind, role, spec, threshold,
             n_ref, n_cur, "raw", scale if scale > 1e150 else None,
         )  # fmt: skip
-    _, ref_counts, cur_counts = category_counts(ref_arr, cur_arr)
+    _, ref_counts, cur_counts = aligned_counts(ref_map, cur_map)
     return drift_from_counts(
         column, kind, role, spec, threshold, ref_counts, cur_counts, computed_on="raw"
     )

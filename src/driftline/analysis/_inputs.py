@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -115,11 +115,48 @@ class NumericValues:
 
 @dataclass(frozen=True)
 class LabelValues:
-    """The values of a categorical column as strings, and the count of missing values."""
+    """The values of a categorical column as strings, and the count of missing values.
+
+    ``counts``, when given, maps each label to its number of rows (what
+    :meth:`label_counts` would count); :func:`label_values` fills it so that the
+    labels are not counted again.
+    """
 
     labels: np.ndarray
     n_rows: int
     n_missing: int
+    counts: dict[str, int] | None = field(default=None, compare=False, repr=False)
+
+    def label_counts(self) -> dict[str, int]:
+        """Rows per label (``str`` of each label), in no particular order.
+
+        Examples
+        --------
+        >>> LabelValues(np.array(["a", "b", "a"], dtype=object), 3, 0).label_counts()
+        {'a': 2, 'b': 1}
+        """
+        if self.counts is not None:
+            return dict(self.counts)
+        return _count_strings(self.labels)
+
+
+def _count_strings(labels: np.ndarray) -> dict[str, int]:
+    """``{str(label): count}`` of an array, by hashing (no per-row Python)."""
+    import pandas as pd
+
+    if labels.size == 0:
+        return {}
+    obj = np.asarray(labels, dtype=object)
+    try:
+        codes, uniques = pd.factorize(obj, use_na_sentinel=False)
+    except TypeError:  # unhashable labels (lists, dicts): count their text
+        codes, uniques = pd.factorize(np.array([str(v) for v in obj], dtype=object))
+    counts = np.bincount(codes, minlength=len(uniques)).tolist()
+    out: dict[str, int] = {}
+    for u, c in zip(np.asarray(uniques, dtype=object).tolist(), counts, strict=True):
+        key = str(u)
+        out[key] = out.get(key, 0) + int(c)
+    return out
 
 
 def _preview(values: Sequence[Any], limit: int = 3) -> tuple[str, ...]:
@@ -153,7 +190,9 @@ def numeric_values(values: np.ndarray, dtype: str) -> NumericValues:
 
         obj = values.astype(object, copy=False)
         missing = np.asarray(pd.isna(obj), dtype=bool)
-        with warnings.catch_warnings():
+        from driftline.analysis._parallel import WARNINGS_LOCK
+
+        with WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             parsed = pd.to_numeric(pd.Series(obj, dtype=object), errors="coerce")
         arr = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -176,8 +215,37 @@ def _label(v: Any) -> str:
     return str(v)
 
 
+def _labels_from_codes(codes: np.ndarray, uniques: list[Any], n: int) -> LabelValues:
+    """Labels (and their counts) of the non-negative ``codes`` into ``uniques``."""
+    names = [_label(u) for u in uniques]
+    present = codes >= 0
+    n_present = int(np.count_nonzero(present))
+    kept = codes if n_present == codes.size else codes[present]
+    # one string object per distinct label, shared by every row that has it
+    table = np.empty(len(names), dtype=object)
+    table[:] = names
+    labels = table[kept] if kept.size else np.empty(0, dtype=object)
+    counts: dict[str, int] = {}
+    for name, c in zip(names, np.bincount(kept, minlength=len(names)).tolist(), strict=True):
+        if c:
+            counts[name] = counts.get(name, 0) + int(c)
+    return LabelValues(labels, n, n - n_present, counts)
+
+
+def _bools_among_others(obj: np.ndarray, uniques: list[Any]) -> bool:
+    """Whether a column holds bools among other values (hashing merges ``True`` and ``1``)."""
+    import pandas as pd
+
+    if not any(isinstance(u, bool | np.bool_) for u in uniques):
+        return False
+    return bool(pd.api.types.infer_dtype(obj, skipna=True) != "boolean")
+
+
 def label_values(values: np.ndarray, dtype: str) -> LabelValues:
     """Read a table column as string labels (``1.0`` reads as ``"1"``, ``True`` as ``"true"``).
+
+    The distinct values are found by hashing (:func:`pandas.factorize`), each is
+    turned into a label once, and the labels are spread back to the rows.
 
     Examples
     --------
@@ -185,24 +253,35 @@ def label_values(values: np.ndarray, dtype: str) -> LabelValues:
     >>> v.labels.tolist(), v.n_missing
     (['a', '1'], 1)
     """
+    import pandas as pd
+
     n = len(values)
     if values.dtype.kind == "f":
         mask = ~np.isnan(values)
         present = values[mask]
         if np.all(present == np.round(present)) and np.all(np.abs(present) < 2**53):
-            labels = present.astype(np.int64).astype(str).astype(object)
+            uniq, inverse = np.unique(present.astype(np.int64), return_inverse=True)
         else:
-            labels = np.array([_label(v) for v in present], dtype=object)
-        return LabelValues(labels, n, int(n - mask.sum()))
+            uniq, inverse = np.unique(present, return_inverse=True)
+        out = _labels_from_codes(inverse.reshape(-1), uniq.tolist(), present.size)
+        return replace(out, n_rows=n, n_missing=int(n - mask.sum()))
     if values.dtype.kind == "b":
-        return LabelValues(np.where(values, "true", "false").astype(object), n, 0)
+        n_true = int(np.count_nonzero(values))
+        counts = {k: c for k, c in (("true", n_true), ("false", n - n_true)) if c}
+        return LabelValues(np.where(values, "true", "false").astype(object), n, 0, counts)
     if values.dtype.kind == "M":
         mask = ~np.isnat(values)
-        return LabelValues(values[mask].astype(str).astype(object), n, int(n - mask.sum()))
-    import pandas as pd
-
+        labels = values[mask].astype(str).astype(object)
+        return LabelValues(labels, n, int(n - mask.sum()))
     obj = values.astype(object, copy=False)
-    missing = np.asarray(pd.isna(obj), dtype=bool)
-    present = obj[~missing]
-    labels = np.array([_label(v) for v in present], dtype=object)
-    return LabelValues(labels, n, int(missing.sum()))
+    try:
+        codes, uniques = pd.factorize(obj, use_na_sentinel=True)
+        unique_list: list[Any] | None = np.asarray(uniques, dtype=object).tolist()
+    except TypeError:  # unhashable cells (lists, dicts)
+        unique_list = None
+    if unique_list is None or _bools_among_others(obj, unique_list):
+        # unhashable, or True == 1 merged by hashing: label each row on its own
+        missing = np.asarray(pd.isna(obj), dtype=bool)
+        labels = np.array([_label(v) for v in obj[~missing]], dtype=object)
+        return LabelValues(labels, n, int(missing.sum()))
+    return _labels_from_codes(np.asarray(codes), unique_list, n)

@@ -138,10 +138,8 @@ def column_quality(
         )
     if not isinstance(reference, LabelValues) or not isinstance(current, LabelValues):
         raise InputError(f"column {column!r}: reference and current values of different kinds")
-    ref_u, ref_c = np.unique(reference.labels.astype(str), return_counts=True)
-    cur_u, cur_c = np.unique(current.labels.astype(str), return_counts=True)
-    ref_map = dict(zip(ref_u.tolist(), ref_c.tolist(), strict=True))
-    cur_map = dict(zip(cur_u.tolist(), cur_c.tolist(), strict=True))
+    ref_map = dict(sorted(reference.label_counts().items()))
+    cur_map = dict(sorted(current.label_counts().items()))
     new = {k: int(v) for k, v in cur_map.items() if k not in ref_map}
     gone = {k: int(v) for k, v in ref_map.items() if k not in cur_map}
     if new and ref_map:
@@ -190,7 +188,9 @@ def duplicate_rows(frame: Any) -> int:
         hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     except TypeError:  # unhashable cells (lists, dicts): hash their text
         hashes = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    return int(len(hashes) - np.unique(hashes).size)
+    # sorting and comparing neighbours: np.unique on 64-bit hashes is several times slower
+    ordered = np.sort(hashes)
+    return int(np.count_nonzero(ordered[1:] == ordered[:-1]))
 
 
 def dataset_quality(
@@ -200,11 +200,19 @@ def dataset_quality(
     current_frame: Any | None,
     only_reference: tuple[str, ...],
     only_current: tuple[str, ...],
+    duplicates: tuple[int | None, int | None] | None = None,
 ) -> DatasetQuality:
-    """Dataset-level counts; duplicates need the raw rows (``None`` otherwise)."""
+    """Dataset-level counts; duplicates need the raw rows (``None`` otherwise).
+
+    ``duplicates``, when given, holds the :func:`duplicate_rows` counts of the
+    two frames, already computed (``None`` for a side without raw rows).
+    """
     notes = []
-    dup_ref = duplicate_rows(reference_frame) if reference_frame is not None else None
-    dup_cur = duplicate_rows(current_frame) if current_frame is not None else None
+    if duplicates is not None:
+        dup_ref, dup_cur = duplicates
+    else:
+        dup_ref = duplicate_rows(reference_frame) if reference_frame is not None else None
+        dup_cur = duplicate_rows(current_frame) if current_frame is not None else None
     if dup_ref is None or dup_cur is None:
         notes.append("duplicate rows need the raw rows; a profile does not keep them")
     return DatasetQuality(

@@ -22,7 +22,8 @@ from driftline.analysis._drift import (
     make_dataset_drift,
 )
 from driftline.analysis._inputs import ANALYSED_ROLES, build_schema, side_table
-from driftline.analysis._quality import dataset_quality
+from driftline.analysis._parallel import runner
+from driftline.analysis._quality import dataset_quality, duplicate_rows
 from driftline.analysis._results import (
     ColumnDrift,
     DatasetDrift,
@@ -325,27 +326,37 @@ class Report:
         order = {r: i for i, r in enumerate(ANALYSED_ROLES)}
         specs.sort(key=lambda c: order[c.role.value])
         raw = ref_table is not None and cur_table is not None
-        if raw and max(self._n_ref, self._n_cur) <= self.exact_limit:
-            cols = compute_raw(
-                specs,
-                ref_table,
-                cur_table,
-                methods=self.methods,
-                thresholds=self.thresholds,
-                progress=progress,
-            )
-        else:
-            cols = compute_from_profiles(
-                specs,
-                self._schema,
-                self._reference,
-                self._current,
-                ref_table,
-                cur_table,
-                methods=self.methods,
-                thresholds=self.thresholds,
-                progress=progress,
-            )
+        exact = raw and max(self._n_ref, self._n_cur) <= self.exact_limit
+        frames = (
+            self._frame_for_duplicates(self._reference, ref_table),
+            self._frame_for_duplicates(self._current, cur_table),
+        )
+        with runner(0 if exact else max(self._n_ref, self._n_cur), len(specs)) as run:
+            # duplicates first: the longest single tasks, they overlap the per-column work
+            dup_futures = [None if f is None else run.submit(duplicate_rows, f) for f in frames]
+            if exact:
+                cols = compute_raw(
+                    specs,
+                    ref_table,
+                    cur_table,
+                    methods=self.methods,
+                    thresholds=self.thresholds,
+                    progress=progress,
+                )
+            else:
+                cols = compute_from_profiles(
+                    specs,
+                    self._schema,
+                    self._reference,
+                    self._current,
+                    ref_table,
+                    cur_table,
+                    methods=self.methods,
+                    thresholds=self.thresholds,
+                    progress=progress,
+                    run=run,
+                )
+            dup_ref, dup_cur = (None if f is None else f.result() for f in dup_futures)
         self._drift, self._charts = cols.drift, cols.charts
         progress("benjamini-hochberg", 0, 0)
         self._drift = apply_benjamini_hochberg(self._drift)
@@ -354,10 +365,11 @@ class Report:
             dataset=dataset_quality(
                 self._n_ref,
                 self._n_cur,
-                self._frame_for_duplicates(self._reference, ref_table),
-                self._frame_for_duplicates(self._current, cur_table),
+                frames[0],
+                frames[1],
                 only_ref,
                 only_cur,
+                duplicates=(dup_ref, dup_cur),
             ),
             columns=cols.quality,
         )

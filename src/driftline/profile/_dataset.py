@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 import zlib
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,14 @@ from driftline.profile._numerical import NumericalProfile
 from driftline.profile._other import DatetimeProfile, TextProfile
 from driftline.schema import ColumnKind, Schema, Table, as_table
 
-__all__ = ["ColumnProfile", "DatasetProfile", "profile"]
+__all__ = [
+    "ColumnProfile",
+    "DatasetProfile",
+    "column_profile",
+    "profile",
+    "profile_columns",
+    "workers_for",
+]
 
 ColumnProfile = NumericalProfile | CategoricalProfile | TextProfile | DatetimeProfile
 """The profile of one column; its class follows the column's kind."""
@@ -246,15 +255,20 @@ def _schema_difference(a: Schema, b: Schema) -> str:
     return f"schema: cannot merge profiles with different columns (only in one: {sorted(extra)})"
 
 
-def _column_profile(
+def column_profile(
     values: np.ndarray,
     kind: ColumnKind,
     ref: ColumnProfile | None,
     cfg: ProfileConfig,
+    distinct: bool = True,
 ) -> ColumnProfile:
+    """The profile of one column of ``kind``, on ``ref``'s bins when given.
+
+    ``distinct=False`` skips the distinct-count sketch of a numerical column.
+    """
     if kind is ColumnKind.NUMERICAL:
         edges = ref.edges if isinstance(ref, NumericalProfile) else None
-        return NumericalProfile.from_values(values, edges=edges, config=cfg)
+        return NumericalProfile._build(values, edges, cfg, 0, distinct=distinct)
     if kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
         return CategoricalProfile.from_values(
             values, boolean=kind is ColumnKind.BOOLEAN, config=cfg
@@ -264,6 +278,49 @@ def _column_profile(
         return TextProfile.from_values(values, length_edges=edges, config=cfg)
     edges = ref.seconds.edges if isinstance(ref, DatetimeProfile) else None
     return DatetimeProfile.from_values(values, seconds_edges=edges, config=cfg)
+
+
+#: Rows from which :func:`profile_columns` profiles columns in parallel threads.
+PARALLEL_MIN_ROWS = 20_000
+
+
+def workers_for(n_rows: int, n_columns: int) -> int:
+    """Threads worth using for ``n_columns`` columns of ``n_rows`` rows (1: no pool).
+
+    The heavy numpy calls (sorts, partitions, ``searchsorted``, hashing) release
+    the GIL, so columns profile in parallel on a multi-core machine.
+    """
+    if n_rows < PARALLEL_MIN_ROWS or n_columns < 2:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1, n_columns))
+
+
+def profile_columns(
+    table: Table,
+    schema: Schema,
+    reference: DatasetProfile | None,
+    cfg: ProfileConfig,
+    *,
+    distinct: bool = True,
+) -> dict[str, ColumnProfile]:
+    """The profile of each schema column of ``table`` (in schema order), in a small thread pool.
+
+    ``distinct=False`` skips the distinct-count sketches of numerical columns
+    (their :attr:`~NumericalProfile.distinct_count` is then meaningless): for
+    callers that only compare distributions.
+    """
+    ref_cols = reference.columns if reference is not None else {}
+    specs = list(schema.columns)
+
+    def one(spec: Any) -> ColumnProfile:
+        return column_profile(table[spec.name], spec.kind, ref_cols.get(spec.name), cfg, distinct)
+
+    workers = workers_for(table.n_rows, len(specs))
+    if workers == 1:
+        return {spec.name: one(spec) for spec in specs}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(one, specs))
+    return {spec.name: prof for spec, prof in zip(specs, done, strict=True)}
 
 
 def profile(
@@ -334,11 +391,7 @@ def profile(
             UserWarning,
             stacklevel=2,
         )
-    ref_cols = reference.columns if reference is not None else {}
-    columns = {
-        spec.name: _column_profile(table[spec.name], spec.kind, ref_cols.get(spec.name), cfg)
-        for spec in schema.columns
-    }
+    columns = profile_columns(table, schema, reference, cfg)
     return DatasetProfile(schema, table.n_rows, columns, _performance(table, schema))
 
 

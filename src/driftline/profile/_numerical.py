@@ -163,6 +163,24 @@ class NumericalProfile:
             Extra type mismatches found by the caller (added to those found here).
         """
         cfg = config if config is not None else ProfileConfig()
+        return cls._build(values, edges, cfg, int(n_type_mismatch), distinct=True)
+
+    @classmethod
+    def _build(
+        cls,
+        values: np.ndarray,
+        edges: np.ndarray | None,
+        cfg: ProfileConfig,
+        n_type_mismatch: int,
+        *,
+        distinct: bool,
+    ) -> NumericalProfile:
+        """:meth:`from_values`; ``distinct=False`` leaves the HLL sketch empty (faster).
+
+        A profile built without ``distinct`` has a meaningless
+        :attr:`distinct_count`; it is only for callers that never read it
+        (the report's drift from raw tables).
+        """
         arr, n_missing, n_mismatch = to_float_values(np.asarray(values))
         finite_mask = np.isfinite(arr)
         n_pos_inf = n_neg_inf = 0
@@ -171,18 +189,21 @@ class NumericalProfile:
             finite = arr[finite_mask]
             n_pos_inf = int(np.count_nonzero(arr == np.inf))
             n_neg_inf = int(np.count_nonzero(arr == -np.inf))
+        del finite_mask
         kll = ds.kll_doubles_sketch(cfg.kll_k)
         hll = ds.hll_sketch(cfg.hll_lg_k)
         if finite.size:
             # the binding takes only writable, contiguous float64 arrays
             ok = finite.flags.writeable and finite.flags.c_contiguous
             kll.update(finite if ok else np.array(finite, dtype=np.float64))
-            _feed_hll(hll, finite, cfg)
+            if distinct:
+                _feed_hll(hll, finite, cfg)
             total = float(finite.sum())
             mean = total / finite.size
             centred = finite - mean
             np.square(centred, out=centred)  # not np.dot: BLAS threads would spin
             m2 = float(centred.sum())
+            del centred
             lo, hi = float(finite.min()), float(finite.max())
             if edges is None:
                 edges = quantile_edges(finite, n_bins=cfg.n_bins)
@@ -199,7 +220,7 @@ class NumericalProfile:
             n_missing=n_missing,
             n_pos_inf=n_pos_inf,
             n_neg_inf=n_neg_inf,
-            n_type_mismatch=n_mismatch + int(n_type_mismatch),
+            n_type_mismatch=n_mismatch + n_type_mismatch,
             n_zero=int(np.count_nonzero(finite == 0.0)),
             min=lo,
             max=hi,

@@ -23,6 +23,29 @@ from driftline.store.payloads import EventsBatch, LabelsBatch, PredictionsBatch
 __all__ = ["join_pending", "store_events", "store_labels"]
 
 
+class _Pairs:
+    """Joined (label, prediction, score, delay) pairs of one bucket, counted in one go."""
+
+    def __init__(self) -> None:
+        self.labels: list[Any] = []
+        self.predictions: list[Any] = []
+        self.scores: list[Any] = []
+        self.delays: list[float] = []
+
+    def add(self, label: Any, prediction: Any, score: Any, delay: float) -> None:
+        self.labels.append(label)
+        self.predictions.append(prediction)
+        self.scores.append(score)
+        self.delays.append(delay)
+
+    def counts(self) -> PerformanceCounts:
+        out = PerformanceCounts()
+        out.update(
+            labels=self.labels, predictions=self.predictions, scores=self.scores, delays=self.delays
+        )
+        return out
+
+
 def _has_pending(conn: sa.Connection, table: sa.Table, model_id: int) -> bool:
     q = sa.select(table.c.id).where(table.c.model_id == model_id, table.c.joined.is_(False))
     return conn.execute(q.limit(1)).first() is not None
@@ -59,19 +82,19 @@ def join_pending(
                     )
                 ).all()
             )
-        per_bucket: dict[float, PerformanceCounts] = defaultdict(PerformanceCounts)
+        pairs: dict[float, _Pairs] = defaultdict(_Pairs)
         for r in found:
             i = first[r.prediction_id]
-            per_bucket[bucket_start(float(ts[i]), bucket_seconds)].update(
-                labels=[loads(r.label)],
-                predictions=[batch.predictions[i]],
-                scores=None if batch.scores is None else [batch.scores[i]],
-                delays=[r.time - float(ts[i])],
+            pairs[bucket_start(float(ts[i]), bucket_seconds)].add(
+                loads(r.label),
+                batch.predictions[i],
+                None if batch.scores is None else batch.scores[i],
+                r.time - float(ts[i]),
             )
-        for start in sorted(per_bucket):
+        for start in sorted(pairs):
             add_performance(
                 conn, version_id=version_id, bucket_seconds=bucket_seconds, start=start,
-                counts=per_bucket[start], now=now,
+                counts=pairs[start].counts(), now=now,
             )  # fmt: skip
         for part in chunks([r.id for r in found]):
             conn.execute(lb.update().where(lb.c.id.in_(part)).values(joined=True))
@@ -142,17 +165,14 @@ def store_labels(
         return 0
     times = batch.timestamps
     label_time = {pid: (times[i] if times is not None else now) for pid, i in new.items()}
-    per_bucket: dict[tuple[int, float], PerformanceCounts] = defaultdict(PerformanceCounts)
+    pairs: dict[tuple[int, float], _Pairs] = defaultdict(_Pairs)
     joined: set[str] = set()
     for m in _predictions_by_id(conn, model_id, list(new)):
         i = new[m.prediction_id]
         joined.add(m.prediction_id)
         key = (m.model_version_id, bucket_start(m.time, bucket_seconds))
-        per_bucket[key].update(
-            labels=[batch.labels[i]],
-            predictions=[loads(m.output)],
-            scores=[loads(m.score)],
-            delays=[label_time[m.prediction_id] - m.time],
+        pairs[key].add(
+            batch.labels[i], loads(m.output), loads(m.score), label_time[m.prediction_id] - m.time
         )
     rows = [
         {
@@ -165,10 +185,10 @@ def store_labels(
         for pid, i in new.items()
     ]
     inserted = insert_ignore(conn, t.labels, rows, index=["model_id", "prediction_id"])
-    for version_id, start in sorted(per_bucket):
+    for version_id, start in sorted(pairs):
         add_performance(
             conn, version_id=version_id, bucket_seconds=bucket_seconds, start=start,
-            counts=per_bucket[(version_id, start)], now=now,
+            counts=pairs[(version_id, start)].counts(), now=now,
         )  # fmt: skip
     return inserted
 

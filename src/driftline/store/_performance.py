@@ -1,90 +1,81 @@
 """Mergeable performance counts of the labelled predictions of one window.
 
 When a label joins a prediction (whichever arrives first) the pair updates the
-counts of the window that holds the prediction's time. The counts are small,
-JSON-serialisable and mergeable, so windows of any size are merged from
-buckets: a confusion matrix (capped at :data:`MAX_CLASSES` cells), sums for
-regression errors, score histograms per class for ROC AUC and a log-loss sum
-for binary scores, and the label delay.
+counts of the window that holds the prediction's time. The counts wrap the
+mergeable summaries of :mod:`driftline.stats.metrics` so that windows report
+the same metrics, computed the same way, as reports do: pairs of discrete
+values (strings, booleans, integers) go to a
+:class:`~driftline.stats.metrics.ClassificationCounts`, pairs of numbers to a
+:class:`~driftline.stats.metrics.RegressionCounts`; the label delay is summed
+alongside.
 
 Example
 -------
 >>> c = PerformanceCounts()
 >>> c.update(labels=[1, 0, 1], predictions=[1, 0, 0], scores=[0.9, 0.2, 0.4], delays=[5.0, 5.0, 8.0])
->>> c.metrics()["accuracy"]
-0.6666666666666666
+>>> c.metrics()["accuracy"], c.mean_delay
+(0.6666666666666666, 6.0)
 >>> PerformanceCounts.from_dict(c.to_dict()) == c
 True
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MAX_CLASSES", "SCORE_BINS", "PerformanceCounts"]
+import numpy as np
+
+from driftline.errors import InputError
+
+__all__ = ["MAX_CLASSES", "PerformanceCounts"]
 
 MAX_CLASSES = 100
-"""Most distinct (label, prediction) cells kept in a confusion matrix; beyond it
-classification metrics are not reported (``confusion_overflow`` is set)."""
-SCORE_BINS = 1000
-"""Equal-width bins on [0, 1] of the per-class score histograms; ROC AUC from
-them is exact up to ties within a bin of width 1/SCORE_BINS."""
-LOG_LOSS_EPS = 1e-15
-"""Scores are clipped to [eps, 1 - eps] before the log loss, as scikit-learn does."""
+"""Most distinct labels counted as classes in one window; integer labels beyond
+it are counted as regression targets, other labels are skipped."""
 
 
 def _discrete(v: Any) -> bool:
-    return isinstance(v, str | bool | int) and not isinstance(v, float)
+    return isinstance(v, str | bool | int)
 
 
 def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _binary(v: Any) -> int | None:
-    if v is True or (v == 1 and _number(v)):
-        return 1
-    if v is False or (v == 0 and _number(v)):
-        return 0
-    return None
-
-
 def _positive_score(score: Any) -> float | None:
+    """The positive-class probability of a scalar score or a two-class score list."""
     if isinstance(score, list):
-        if len(score) == 2 and _number(score[1]):
-            score = score[1]
-        else:
+        if len(score) != 2:
             return None
+        score = score[1]
     if _number(score) and 0.0 <= score <= 1.0:
         return float(score)
     return None
 
 
-@dataclass
 class PerformanceCounts:
-    """Running performance counts; ``update`` with joined pairs, ``merge`` windows."""
+    """Running performance counts; ``update`` with joined pairs, ``merge`` windows.
 
-    n: int = 0
-    delay_sum: float = 0.0
-    delay_max: float = 0.0
-    n_classified: int = 0
-    confusion: dict[str, int] = field(default_factory=dict)
-    confusion_overflow: bool = False
-    n_regression: int = 0
-    sum_err: float = 0.0
-    sum_abs_err: float = 0.0
-    sum_sq_err: float = 0.0
-    sum_y: float = 0.0
-    sum_y2: float = 0.0
-    n_scored: int = 0
-    log_loss_sum: float = 0.0
-    pos_hist: dict[int, int] = field(default_factory=dict)
-    neg_hist: dict[int, int] = field(default_factory=dict)
+    Attributes
+    ----------
+    n : int
+        Joined pairs counted.
+    n_skipped : int
+        Pairs that fit neither classification nor regression (a missing or
+        non-numeric value on one side, a mix of label types, too many classes).
+    """
 
+    def __init__(self) -> None:
+        self.n = 0
+        self.n_skipped = 0
+        self.delay_sum = 0.0
+        self.delay_max = 0.0
+        self.classification: Any = None  # ClassificationCounts
+        self.regression: Any = None  # RegressionCounts
+
+    # -- update ------------------------------------------------------------------------------
     def update(
         self,
         *,
@@ -94,87 +85,130 @@ class PerformanceCounts:
         delays: Sequence[float],
     ) -> None:
         """Add joined pairs: a label, its prediction, its score (or None) and delay (s)."""
-        for i, (y, p) in enumerate(zip(labels, predictions, strict=True)):
-            self.n += 1
-            d = max(float(delays[i]), 0.0)
-            self.delay_sum += d
-            self.delay_max = max(self.delay_max, d)
+        n = len(labels)
+        if n == 0:
+            return
+        self.n += n
+        d = np.maximum(np.asarray(delays, dtype=np.float64), 0.0)
+        self.delay_sum += float(d.sum())
+        self.delay_max = max(self.delay_max, float(d.max()))
+        cls_rows: list[int] = []
+        reg_rows: list[int] = []
+        for i in range(n):
+            y, p = labels[i], predictions[i]
             if _discrete(y) and _discrete(p):
-                self.n_classified += 1
-                key = json.dumps([y, p])
-                if key in self.confusion or len(self.confusion) < MAX_CLASSES:
-                    self.confusion[key] = self.confusion.get(key, 0) + 1
-                else:
-                    self.confusion_overflow = True
+                cls_rows.append(i)
             elif _number(y) and _number(p):
-                self.n_regression += 1
-                e = float(p) - float(y)
-                self.sum_err += e
-                self.sum_abs_err += abs(e)
-                self.sum_sq_err += e * e
-                self.sum_y += float(y)
-                self.sum_y2 += float(y) * float(y)
-            s = _positive_score(scores[i]) if scores is not None else None
-            b = _binary(y)
-            if s is not None and b is not None:
-                self.n_scored += 1
-                q = min(max(s, LOG_LOSS_EPS), 1.0 - LOG_LOSS_EPS)
-                self.log_loss_sum -= math.log(q) if b else math.log(1.0 - q)
-                k = min(int(s * SCORE_BINS), SCORE_BINS - 1)
-                hist = self.pos_hist if b else self.neg_hist
-                hist[k] = hist.get(k, 0) + 1
+                reg_rows.append(i)
+            else:
+                self.n_skipped += 1
+        if cls_rows:
+            known = set(self.classification.labels) if self.classification is not None else set()
+            seen = known | {labels[i] for i in cls_rows} | {predictions[i] for i in cls_rows}
+            if len(seen) > MAX_CLASSES:
+                ints = [i for i in cls_rows if _number(labels[i]) and _number(predictions[i])]
+                self.n_skipped += len(cls_rows) - len(ints)
+                reg_rows = sorted(reg_rows + ints)
+            else:
+                self._classify(cls_rows, labels, predictions, scores)
+        if reg_rows:
+            from driftline.stats.metrics import RegressionCounts
 
+            if self.regression is None:
+                self.regression = RegressionCounts()
+            y_true = np.array([labels[i] for i in reg_rows], dtype=np.float64)
+            y_pred = np.array([predictions[i] for i in reg_rows], dtype=np.float64)
+            self.regression.update(y_true, y_pred)
+
+    def _classify(
+        self,
+        rows: list[int],
+        labels: Sequence[Any],
+        predictions: Sequence[Any],
+        scores: Sequence[Any] | None,
+    ) -> None:
+        from driftline.stats.metrics import ClassificationCounts
+
+        if self.classification is None:
+            self.classification = ClassificationCounts()
+        pos = [_positive_score(scores[i]) if scores is not None else None for i in rows]
+        scored = [i for i, s in zip(rows, pos, strict=True) if s is not None]
+        unscored = [i for i, s in zip(rows, pos, strict=True) if s is None]
+        for part, part_scores in (
+            (scored, [s for s in pos if s is not None]),
+            (unscored, None),
+        ):
+            if not part:
+                continue
+            y = [labels[i] for i in part]
+            p = [predictions[i] for i in part]
+            try:
+                if part_scores is None:
+                    self.classification.update(y, p)
+                else:
+                    self.classification.update(y, p, scores=np.asarray(part_scores))
+            except InputError:  # e.g. labels of a type the window has not seen
+                self.n_skipped += len(part)
+
+    # -- merge and serialisation -----------------------------------------------------------------
     def merge(self, other: PerformanceCounts) -> PerformanceCounts:
         """Return the counts of both windows together (neither is changed)."""
         out = PerformanceCounts.from_dict(self.to_dict())
         out.n += other.n
+        out.n_skipped += other.n_skipped
         out.delay_sum += other.delay_sum
         out.delay_max = max(out.delay_max, other.delay_max)
-        out.n_classified += other.n_classified
-        out.confusion_overflow = out.confusion_overflow or other.confusion_overflow
-        for cell, v in other.confusion.items():
-            if cell in out.confusion or len(out.confusion) < MAX_CLASSES:
-                out.confusion[cell] = out.confusion.get(cell, 0) + v
-            else:
-                out.confusion_overflow = True
-        for name in ("n_regression", "n_scored"):
-            setattr(out, name, getattr(out, name) + getattr(other, name))
-        for name in ("sum_err", "sum_abs_err", "sum_sq_err", "sum_y", "sum_y2", "log_loss_sum"):
-            setattr(out, name, getattr(out, name) + getattr(other, name))
-        for mine, theirs in ((out.pos_hist, other.pos_hist), (out.neg_hist, other.neg_hist)):
-            for k, v in theirs.items():
-                mine[k] = mine.get(k, 0) + v
+        for name in ("classification", "regression"):
+            mine, theirs = getattr(out, name), getattr(other, name)
+            if theirs is None:
+                continue
+            if mine is None:
+                setattr(out, name, type(theirs).from_dict(theirs.to_dict()))
+                continue
+            try:
+                setattr(out, name, mine.merge(theirs))
+            except InputError:  # labels that cannot share one confusion matrix
+                out.n_skipped += int(theirs.n)
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; :meth:`from_dict` restores it exactly."""
         return {
             "n": self.n,
+            "n_skipped": self.n_skipped,
             "delay_sum": self.delay_sum,
             "delay_max": self.delay_max,
-            "n_classified": self.n_classified,
-            "confusion": dict(self.confusion),
-            "confusion_overflow": self.confusion_overflow,
-            "n_regression": self.n_regression,
-            "sum_err": self.sum_err,
-            "sum_abs_err": self.sum_abs_err,
-            "sum_sq_err": self.sum_sq_err,
-            "sum_y": self.sum_y,
-            "sum_y2": self.sum_y2,
-            "n_scored": self.n_scored,
-            "log_loss_sum": self.log_loss_sum,
-            "pos_hist": {str(k): v for k, v in self.pos_hist.items()},
-            "neg_hist": {str(k): v for k, v in self.neg_hist.items()},
+            "classification": None
+            if self.classification is None
+            else self.classification.to_dict(),
+            "regression": None if self.regression is None else self.regression.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PerformanceCounts:
         """Rebuild counts from :meth:`to_dict` output."""
-        d = dict(data)
-        d["confusion"] = dict(d.get("confusion", {}))
-        d["pos_hist"] = {int(k): int(v) for k, v in d.get("pos_hist", {}).items()}
-        d["neg_hist"] = {int(k): int(v) for k, v in d.get("neg_hist", {}).items()}
-        return cls(**d)
+        from driftline.stats.metrics import ClassificationCounts, RegressionCounts
+
+        out = cls()
+        out.n = int(data["n"])
+        out.n_skipped = int(data["n_skipped"])
+        out.delay_sum = float(data["delay_sum"])
+        out.delay_max = float(data["delay_max"])
+        if data.get("classification") is not None:
+            out.classification = ClassificationCounts.from_dict(data["classification"])
+        if data.get("regression") is not None:
+            out.regression = RegressionCounts.from_dict(data["regression"])
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PerformanceCounts):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PerformanceCounts(n={self.n}, n_skipped={self.n_skipped})"
 
     # -- read out ---------------------------------------------------------------------------
     @property
@@ -183,75 +217,21 @@ class PerformanceCounts:
         return self.delay_sum / self.n if self.n else None
 
     def metrics(self) -> dict[str, float]:
-        """Realised metrics of the joined pairs; a metric without data is left out.
+        """Realised metrics of the joined pairs; a metric that cannot be computed is left out.
 
-        Classification: ``accuracy`` and ``precision``, ``recall``, ``f1`` (for the
-        positive class 1/True when labels are binary, macro-averaged otherwise);
-        binary scores: ``roc_auc`` and ``log_loss``; regression: ``mae``,
-        ``rmse``, ``bias`` (mean of prediction - label) and ``r2``. Higher is
-        better except for ``log_loss``, ``mae`` and ``rmse`` (lower is better).
+        The names are those of :mod:`driftline.stats.metrics`: ``accuracy``,
+        ``precision``/``recall``/``f1`` (binary, positive class) and their
+        ``_micro``/``_macro``/``_weighted`` averages, ``roc_auc``,
+        ``average_precision``, ``log_loss``, ``brier_score_loss`` (classification);
+        ``mean_absolute_error``, ``root_mean_squared_error``, ``r2``,
+        ``mean_error`` ... (regression). ``*_score``-like metrics are better
+        when higher, ``*_error`` and ``*_loss`` when lower.
         """
         out: dict[str, float] = {}
-        if self.n_classified and not self.confusion_overflow:
-            out.update(self._classification())
-        if self.n_regression:
-            n = self.n_regression
-            out["mae"] = self.sum_abs_err / n
-            out["rmse"] = math.sqrt(self.sum_sq_err / n)
-            out["bias"] = self.sum_err / n
-            ss_tot = self.sum_y2 - self.sum_y * self.sum_y / n
-            if ss_tot > 0:
-                out["r2"] = 1.0 - self.sum_sq_err / ss_tot
-        if self.n_scored:
-            out["log_loss"] = self.log_loss_sum / self.n_scored
-            auc = self._roc_auc()
-            if auc is not None:
-                out["roc_auc"] = auc
+        for counts in (self.classification, self.regression):
+            if counts is None or counts.n == 0:
+                continue
+            for name, value in counts.metrics().items():
+                if value is not None and math.isfinite(value):
+                    out[name] = float(value)
         return out
-
-    def _classification(self) -> dict[str, float]:
-        cells = [(json.loads(k), v) for k, v in self.confusion.items()]
-        total = sum(v for _, v in cells)
-        binary = all(_binary(y) is not None and _binary(p) is not None for (y, p), _ in cells)
-        if binary:
-            tp = sum(v for (y, p), v in cells if _binary(y) == 1 and _binary(p) == 1)
-            pp = sum(v for (_, p), v in cells if _binary(p) == 1)
-            ap = sum(v for (y, _), v in cells if _binary(y) == 1)
-            correct = sum(v for (y, p), v in cells if _binary(y) == _binary(p))
-            prec = tp / pp if pp else 0.0
-            rec = tp / ap if ap else 0.0
-            f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-            return {"accuracy": correct / total, "precision": prec, "recall": rec, "f1": f1}
-        key = json.dumps
-        correct = sum(v for (y, p), v in cells if key(y) == key(p))
-        classes = sorted({key(y) for (y, _), _ in cells} | {key(p) for (_, p), _ in cells})
-        precs, recs, f1s = [], [], []
-        for c in classes:
-            tp = sum(v for (y, p), v in cells if key(y) == c and key(p) == c)
-            pp = sum(v for (_, p), v in cells if key(p) == c)
-            ap = sum(v for (y, _), v in cells if key(y) == c)
-            prec = tp / pp if pp else 0.0
-            rec = tp / ap if ap else 0.0
-            precs.append(prec)
-            recs.append(rec)
-            f1s.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
-        return {
-            "accuracy": correct / total,
-            "precision": sum(precs) / len(classes),
-            "recall": sum(recs) / len(classes),
-            "f1": sum(f1s) / len(classes),
-        }
-
-    def _roc_auc(self) -> float | None:
-        n_pos = sum(self.pos_hist.values())
-        n_neg = sum(self.neg_hist.values())
-        if not n_pos or not n_neg:
-            return None
-        below = 0  # negatives in lower bins
-        wins = 0.0
-        for k in range(SCORE_BINS):
-            pos = self.pos_hist.get(k, 0)
-            neg = self.neg_hist.get(k, 0)
-            wins += pos * below + 0.5 * pos * neg
-            below += neg
-        return wins / (n_pos * n_neg)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,13 @@ class QueryService:
         The database.
     bucket_seconds : int, default 3600
         The bucket width the ingest service writes with.
+    drift_methods : str or mapping of str to str, optional
+        Drift method for every column, or per column, as in
+        :class:`driftline.analysis.Report`; default the Report's defaults
+        (a test for small windows, an effect size for large ones).
+    drift_cache_size : int, default 4096
+        Window drift results kept in memory; a window's drift is computed again
+        only when one of its buckets or the reference changes.
 
     Example
     -------
@@ -39,10 +48,32 @@ class QueryService:
     >>> store.close()
     """
 
-    def __init__(self, store: Store, *, bucket_seconds: int = DEFAULT_BUCKET_SECONDS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        bucket_seconds: int = DEFAULT_BUCKET_SECONDS,
+        drift_methods: str | Mapping[str, str] | None = None,
+        drift_cache_size: int = 4096,
+    ) -> None:
         self.store = store
         self.bucket_seconds = bucket_seconds
-        self._drift_cache: dict[tuple[int, float, float, int], dict[str, dict[str, Any]]] = {}
+        self.drift_methods = drift_methods
+        self.drift_cache_size = drift_cache_size
+        self._drift_cache: OrderedDict[tuple[Any, ...], dict[str, dict[str, Any]]] = OrderedDict()
+
+    def _cached_drift(
+        self, key: tuple[Any, ...], compute: Callable[[], dict[str, dict[str, Any]]]
+    ) -> dict[str, dict[str, Any]]:
+        hit = self._drift_cache.get(key)
+        if hit is not None:
+            self._drift_cache.move_to_end(key)
+            return hit
+        value = compute()
+        self._drift_cache[key] = value
+        while len(self._drift_cache) > self.drift_cache_size:
+            self._drift_cache.popitem(last=False)
+        return value
 
     # -- lookups ---------------------------------------------------------------------------
     @staticmethod
@@ -62,16 +93,20 @@ class QueryService:
         return int(mid)
 
     @staticmethod
-    def _reference(conn: sa.Connection, version_id: int) -> tuple[Any, str | None]:
+    def _reference(conn: sa.Connection, version_id: int) -> tuple[Any, str | None, Any]:
+        """The reference profile of a version, its source and a key that changes with it."""
         from driftline.profile import DatasetProfile
 
         rp = t.reference_profiles
         row = conn.execute(
-            sa.select(rp.c.profile, rp.c.source).where(rp.c.model_version_id == version_id)
+            sa.select(rp.c.profile, rp.c.source, rp.c.revision, rp.c.updated_at).where(
+                rp.c.model_version_id == version_id
+            )
         ).first()
         if row is None:
-            return None, None
-        return DatasetProfile.from_dict(row.profile), row.source
+            return None, None, None
+        key = (version_id, row.revision, row.updated_at)
+        return DatasetProfile.from_dict(row.profile), row.source, key
 
     # -- projects and models ---------------------------------------------------------------
     def list_projects(self) -> list[dict[str, Any]]:
@@ -182,6 +217,8 @@ class QueryService:
         start: float | None = None,
         end: float | None = None,
         window_seconds: int = 3600,
+        *,
+        drift: bool = True,
     ) -> list[WindowSummary]:
         """Summaries of consecutive windows of ``window_seconds``, oldest first.
 
@@ -190,13 +227,18 @@ class QueryService:
         project, model : str
             The model; :class:`NotFoundError` when either does not exist.
         version : str, optional
-            One version; default all versions together (drift then against
-            the newest version's reference).
+            One version; default all versions together: volume, performance
+            and events of every version, and the profile and drift of the
+            newest version with rows in the window (profiles of versions with
+            other references do not merge).
         start, end : float, optional
             Epoch-second bounds: windows from the one holding ``start`` to
             those starting before ``end``.
         window_seconds : int, default 3600
             Window width, a positive multiple of the bucket width.
+        drift : bool, default True
+            Compute drift against the reference (cached per window); ``False``
+            leaves ``drift`` empty, for callers that need the rest only.
 
         Returns
         -------
@@ -226,7 +268,24 @@ class QueryService:
                         f"{version!r}"
                     )
             ids = [int(x.id) for x in versions]
-            reference, source = self._reference(conn, ids[-1]) if ids else (None, None)
+            refs: dict[int, tuple[Any, str | None, Any]] = {}
+
+            def reference_of(version_id: int) -> tuple[Any, str | None, Any]:
+                if version_id not in refs:
+                    refs[version_id] = self._reference(conn, version_id)
+                return refs[version_id]
+
+            def drift_of(
+                w: float, stamp: tuple[float, int], profile: Any, version_id: int
+            ) -> dict[str, dict[str, Any]]:
+                reference, _, ref_key = reference_of(version_id)
+                if reference is None:
+                    return {}
+                key = ("window", tuple(ids), window_seconds, w, stamp, ref_key)
+                return self._cached_drift(
+                    key, lambda: drift_between(reference, profile, self.drift_methods)
+                )
+
             return summarise_windows(
                 conn,
                 model_id=mid,
@@ -236,8 +295,8 @@ class QueryService:
                 window_seconds=window_seconds,
                 start=start,
                 end=end,
-                reference=reference,
-                reference_source=source,
+                source_of=lambda version_id: reference_of(version_id)[1],
+                drift_of=drift_of if drift else None,
             )
 
     # -- runs -------------------------------------------------------------------------------
@@ -394,23 +453,20 @@ class QueryService:
     def _latest_drift(self, conn: sa.Connection, version_id: int) -> dict[str, dict[str, Any]]:
         from driftline.profile import DatasetProfile
 
-        wp, rp = t.window_profiles, t.reference_profiles
+        wp = t.window_profiles
         row = conn.execute(
-            sa.select(wp.c.bucket_start, wp.c.updated_at, wp.c.profile)
+            sa.select(wp.c.bucket_start, wp.c.updated_at, wp.c.n_rows, wp.c.profile)
             .where(wp.c.model_version_id == version_id, wp.c.bucket_seconds == self.bucket_seconds)
             .order_by(wp.c.bucket_start.desc())
             .limit(1)
         ).first()
-        ref_rev = conn.execute(
-            sa.select(rp.c.revision).where(rp.c.model_version_id == version_id)
-        ).scalar()
-        if row is None or row.profile is None or ref_rev is None:
+        if row is None or row.profile is None:
             return {}
-        key = (version_id, float(row.bucket_start), float(row.updated_at), int(ref_rev))
-        if key not in self._drift_cache:
-            reference, _ = self._reference(conn, version_id)
-            self._drift_cache = {k: d for k, d in self._drift_cache.items() if k[0] != version_id}
-            self._drift_cache[key] = drift_between(
-                reference, DatasetProfile.from_bytes(row.profile)
-            )
-        return self._drift_cache[key]
+        reference, _, ref_key = self._reference(conn, version_id)
+        if reference is None:
+            return {}
+        key = ("latest", version_id, row.bucket_start, row.updated_at, row.n_rows, ref_key)
+        current = DatasetProfile.from_bytes(row.profile)
+        return self._cached_drift(
+            key, lambda: drift_between(reference, current, self.drift_methods)
+        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,8 +103,14 @@ def _restrict(reference: Any, current: Any) -> Any:
     return DatasetProfile(Schema(tuple(specs)), reference.n_rows, cols)
 
 
-def drift_between(reference: Any, current: Any) -> dict[str, dict[str, Any]]:
-    """Per-column drift of ``current`` against ``reference`` (two DatasetProfiles)."""
+def drift_between(
+    reference: Any, current: Any, methods: str | Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per-column drift of ``current`` against ``reference`` (two DatasetProfiles).
+
+    ``methods`` is passed to :class:`driftline.analysis.Report` (default: its
+    per-kind, per-size defaults).
+    """
     from driftline.analysis import Report
     from driftline.profile import DatasetProfile
     from driftline.schema import Schema
@@ -118,25 +125,31 @@ def drift_between(reference: Any, current: Any) -> dict[str, dict[str, Any]]:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = Report(ref, cur, ref.schema)
+        report = Report(ref, cur, ref.schema, methods=methods)
         return {d.column: d.to_dict() for d in report.drift}
 
 
-def _merge_profiles(parts: list[Any]) -> Any:
+def _merge_profiles(parts: list[tuple[int, bytes]]) -> tuple[Any, int | None]:
+    """Merge bucket profiles, newest version first; returns the profile and its version.
+
+    Buckets that cannot merge with the first (another version's reference, or a
+    replaced reference) are left out of the profile; their rows still count in
+    the window's volume.
+    """
     from driftline.profile import DatasetProfile
 
     merged: Any = None
-    for raw in parts:
+    base: int | None = None
+    for version_id, raw in parts:
         p = DatasetProfile.from_bytes(raw)
         if merged is None:
-            merged = p
+            merged, base = p, version_id
             continue
         try:
             merged = merged.merge(p)
         except IncompatibleProfilesError:
-            # a bucket profiled against another reference (a version, or a replaced reference)
             continue
-    return merged
+    return merged, base
 
 
 def summarise_windows(
@@ -149,10 +162,16 @@ def summarise_windows(
     window_seconds: int,
     start: float | None,
     end: float | None,
-    reference: Any,
-    reference_source: str | None,
+    source_of: Callable[[int], str | None],
+    drift_of: Callable[[float, tuple[float, int], Any, int], dict[str, dict[str, Any]]] | None,
 ) -> list[WindowSummary]:
-    """Merge the buckets of ``version_ids`` into windows of ``window_seconds``."""
+    """Merge the buckets of ``version_ids`` into windows of ``window_seconds``.
+
+    ``drift_of(window_start, stamp, profile, version_id)`` gives a window's drift
+    against the reference of ``version_id``, the version whose buckets make the
+    profile (``stamp`` changes whenever a bucket of the window is written);
+    ``None``: no drift. ``source_of(version_id)`` names that reference's source.
+    """
 
     def window_of(bucket: float) -> float:
         return float(math.floor(bucket / window_seconds) * window_seconds)
@@ -167,9 +186,17 @@ def summarise_windows(
 
     wp, perf, we = t.window_profiles, t.window_performance, t.window_events
     prof_rows = conn.execute(
-        sa.select(wp.c.bucket_start, wp.c.n_rows, wp.c.n_errors, wp.c.profile, wp.c.latency)
+        sa.select(
+            wp.c.bucket_start,
+            wp.c.n_rows,
+            wp.c.n_errors,
+            wp.c.profile,
+            wp.c.latency,
+            wp.c.updated_at,
+            wp.c.model_version_id,
+        )
         .where(wp.c.model_version_id.in_(version_ids), *in_range(wp))
-        .order_by(wp.c.bucket_start, wp.c.model_version_id)
+        .order_by(wp.c.bucket_start, wp.c.model_version_id.desc())
     ).all()
     perf_rows = conn.execute(
         sa.select(perf.c.bucket_start, perf.c.state).where(
@@ -185,14 +212,16 @@ def summarise_windows(
 
     n_rows: dict[float, int] = defaultdict(int)
     n_errors: dict[float, int] = defaultdict(int)
-    profiles: dict[float, list[bytes]] = defaultdict(list)
+    profiles: dict[float, list[tuple[int, bytes]]] = defaultdict(list)
     latencies: dict[float, Any] = {}
+    stamps: dict[float, float] = defaultdict(float)
     for r in prof_rows:
         w = window_of(r.bucket_start)
+        stamps[w] = max(stamps[w], r.updated_at)
         n_rows[w] += r.n_rows
         n_errors[w] += r.n_errors
         if r.profile is not None:
-            profiles[w].append(r.profile)
+            profiles[w].append((r.model_version_id, r.profile))
         if r.latency is not None:
             sketch = ds.kll_doubles_sketch.deserialize(r.latency)
             if w in latencies:
@@ -215,7 +244,7 @@ def summarise_windows(
         if end is not None and w >= end:
             continue
         n = n_rows.get(w, 0)
-        prof = _merge_profiles(profiles.get(w, []))
+        prof, base = _merge_profiles(profiles.get(w, []))
         missing: dict[str, float] = {}
         drift: dict[str, dict[str, Any]] = {}
         if prof is not None:
@@ -223,8 +252,8 @@ def summarise_windows(
                 rate = getattr(col, "missing_rate", None)
                 if rate is not None and not math.isnan(rate):
                     missing[name] = float(rate)
-            if reference is not None:
-                drift = drift_between(reference, prof)
+            if drift_of is not None and base is not None:
+                drift = drift_of(w, (stamps[w], n), prof, base)
         c = counts.get(w, PerformanceCounts())
         lat = latencies.get(w)
         q: list[float | None] = [None, None, None]
@@ -237,7 +266,7 @@ def summarise_windows(
                 n_predictions=n,
                 missing_rates=missing,
                 drift=drift,
-                reference_source=reference_source,
+                reference_source=source_of(base) if base is not None else None,
                 n_labels=c.n,
                 label_coverage=(c.n / n) if n else None,
                 label_delay_mean_s=c.mean_delay,

@@ -18,6 +18,9 @@ from ._validation import as_1d, as_numeric_1d, check_enough
 DEFAULT_N_BINS = 10
 """Default number of reference-quantile bins (deciles)."""
 
+_COMPARE_MAX_EDGES = 64
+"""Up to this many edges :func:`bin_counts` compares against each edge instead of searching."""
+
 
 def quantile_edges(values: np.ndarray, n_bins: int = DEFAULT_N_BINS) -> np.ndarray:
     """Bin edges at the quantiles of ``values``, with open outer bins.
@@ -109,8 +112,18 @@ def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         arr = as_numeric_1d(arr, "values", nan_policy="omit")
     n_edges = edge_arr.size
-    index = np.searchsorted(edge_arr, arr, side="left")
-    counts = np.bincount(index, minlength=n_edges + 1)[1:n_edges].astype(np.int64, copy=False)
+    if n_edges <= _COMPARE_MAX_EDGES:
+        # one vectorised comparison per edge: several times faster than a binary
+        # search per value (whose branches the CPU cannot predict) for few edges
+        below = np.empty(arr.size, dtype=bool)
+        at_most = np.empty(n_edges, dtype=np.int64)  # values <= each edge (NaN never is)
+        for j, edge in enumerate(edge_arr.tolist()):
+            np.less_equal(arr, edge, out=below)
+            at_most[j] = np.count_nonzero(below)
+        counts = np.diff(at_most)
+    else:
+        index = np.searchsorted(edge_arr, arr, side="left")
+        counts = np.bincount(index, minlength=n_edges + 1)[1:n_edges].astype(np.int64, copy=False)
     counts[0] += np.count_nonzero(arr == edge_arr[0])
     return counts
 
