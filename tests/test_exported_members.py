@@ -21,6 +21,7 @@ PACKAGES = [
     "driftline.stats.drift",
     "driftline.stats.metrics",
     "driftline.store",
+    "driftline.training",
 ]
 
 

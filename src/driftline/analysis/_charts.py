@@ -85,6 +85,18 @@ def chart_from_counts(
     }
 
 
+def _chart_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts of finite ``values`` in the right-closed bins of ``edges``; the outer bins
+    also take the values beyond the outer edges. One comparison per interior edge."""
+    below = np.empty(values.size, dtype=bool)
+    at_most = [0]
+    for edge in edges[1:-1].tolist():
+        np.less_equal(values, edge, out=below)
+        at_most.append(int(np.count_nonzero(below)))
+    at_most.append(values.size)
+    return np.diff(np.asarray(at_most, dtype=np.int64))
+
+
 def chart_from_values(
     column: str, reference: NumericValues | LabelValues, current: NumericValues | LabelValues
 ) -> dict[str, Any]:
@@ -115,10 +127,7 @@ def chart_from_values(
             edges = np.concatenate([[-np.inf], edges[1:]])
         if both.max() > hi:
             edges = np.concatenate([edges[:-1], [np.inf]])
-        idx_ref = np.clip(np.searchsorted(edges, ref, side="left") - 1, 0, CHART_BINS - 1)
-        idx_cur = np.clip(np.searchsorted(edges, cur, side="left") - 1, 0, CHART_BINS - 1)
-        ref_counts = np.bincount(idx_ref, minlength=CHART_BINS)
-        cur_counts = np.bincount(idx_cur, minlength=CHART_BINS)
+        ref_counts, cur_counts = _chart_counts(ref, edges), _chart_counts(cur, edges)
         return chart_from_counts(column, bin_labels(edges), ref_counts, cur_counts)
     if isinstance(reference, LabelValues) and isinstance(current, LabelValues):
         from driftline.analysis._drift import aligned_counts

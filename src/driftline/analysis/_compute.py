@@ -101,7 +101,7 @@ def column_values(spec: Any, ref_table: Any, cur_table: Any) -> tuple[str, Any, 
         ref_l = label_values(ref_table[name], ref_dtype)
         cur_l = label_values(cur_table[name], cur_dtype)
         fams = {_family(ref_dtype), _family(cur_dtype)}
-        if fams == {"numbers", "strings"} and ref_l.labels.size and cur_l.labels.size:
+        if fams == {"numbers", "strings"} and ref_l.n_labels and cur_l.n_labels:
             return (
                 kind,
                 ref_l,
@@ -212,9 +212,10 @@ def compute_from_profiles(
                 return rp, None
             return rp, column_profile(cur_table[spec.name], spec.kind, rp, cfg, False)
 
-        progress("profiling reference and current", 0, 0)
-        ref_specs = [c for c in schema if c.name in ref_table]
-        futures = [(spec, run.submit(both_profiles, spec)) for spec in ref_specs]
+        # only the analysed columns: the profiles of the others would go unread
+        progress("profiling reference", 0, 0)
+        futures = [(spec, run.submit(both_profiles, spec)) for spec in specs]
+        progress("profiling current", 0, 0)
         raw_q = {s.name: run.submit(raw_quality, s, ref_table, cur_table) for s in specs}
         done = [(spec, f.result()) for spec, f in futures]
         ref_schema = Schema(tuple(spec for spec, _ in done))

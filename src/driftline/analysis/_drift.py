@@ -296,8 +296,8 @@ def drift_from_values(
         n_ref, n_cur = reference.finite.size, current.finite.size
         ref_arr, cur_arr = reference.finite, current.finite
     elif isinstance(reference, LabelValues) and isinstance(current, LabelValues):
-        n_ref, n_cur = reference.labels.size, current.labels.size
-        ref_arr, cur_arr = reference.labels, current.labels
+        n_ref, n_cur = reference.n_labels, current.n_labels
+        ref_arr = cur_arr = np.empty(0)  # categorical drift reads the label counts
     else:
         raise InputError(f"column {column!r}: reference and current values of different kinds")
     empty = [side for side, n in (("reference", n_ref), ("current", n_cur)) if n == 0]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from driftline.errors import EmptyDataError, InputError, SchemaError
 from driftline.schema import Schema, Table, as_table
+from driftline.schema._table import string_codes
 
 __all__ = [
     "ANALYSED_ROLES",
@@ -113,19 +114,62 @@ class NumericValues:
     mismatch_examples: tuple[str, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
 class LabelValues:
     """The values of a categorical column as strings, and the count of missing values.
 
-    ``counts``, when given, maps each label to its number of rows (what
-    :meth:`label_counts` would count); :func:`label_values` fills it so that the
-    labels are not counted again.
+    Parameters
+    ----------
+    labels : numpy.ndarray or None
+        The labels of the non-missing rows, in row order; ``None`` when given
+        as ``codes`` into ``names`` instead (then made on first access).
+    n_rows, n_missing : int
+        Rows, and missing rows, of the column.
+    counts : dict of str to int, optional
+        Rows per label when already known (what :meth:`label_counts` counts).
+    codes, names : numpy.ndarray, optional
+        Each non-missing row's index into ``names``, the distinct labels.
+
+    Examples
+    --------
+    >>> v = LabelValues(None, 3, 0, codes=np.array([1, 0, 1]), names=np.array(["a", "b"]))
+    >>> v.labels.tolist(), v.n_labels
+    (['b', 'a', 'b'], 3)
     """
 
-    labels: np.ndarray
-    n_rows: int
-    n_missing: int
-    counts: dict[str, int] | None = field(default=None, compare=False, repr=False)
+    def __init__(
+        self,
+        labels: np.ndarray | None,
+        n_rows: int,
+        n_missing: int,
+        counts: dict[str, int] | None = None,
+        *,
+        codes: np.ndarray | None = None,
+        names: np.ndarray | None = None,
+    ) -> None:
+        if labels is None and (codes is None or names is None):
+            raise InputError("labels: expected the labels, or codes and names")
+        self._labels = labels
+        self._codes = codes
+        self._names = names
+        self.n_rows = int(n_rows)
+        self.n_missing = int(n_missing)
+        self.counts = counts
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The labels of the non-missing rows, in row order (an object array)."""
+        if self._labels is None:
+            names = self._names if self._names is not None else np.empty(0, dtype=object)
+            codes = self._codes if self._codes is not None else np.empty(0, dtype=np.intp)
+            self._labels = names[codes]
+        return self._labels
+
+    @property
+    def n_labels(self) -> int:
+        """Number of non-missing rows (without making :attr:`labels`)."""
+        if self._labels is not None:
+            return int(self._labels.size)
+        return int(self._codes.size) if self._codes is not None else 0
 
     def label_counts(self) -> dict[str, int]:
         """Rows per label (``str`` of each label), in no particular order.
@@ -138,6 +182,9 @@ class LabelValues:
         if self.counts is not None:
             return dict(self.counts)
         return _count_strings(self.labels)
+
+    def __repr__(self) -> str:
+        return f"LabelValues(n_rows={self.n_rows}, n_missing={self.n_missing})"
 
 
 def _count_strings(labels: np.ndarray) -> dict[str, int]:
@@ -224,12 +271,11 @@ def _labels_from_codes(codes: np.ndarray, uniques: list[Any], n: int) -> LabelVa
     # one string object per distinct label, shared by every row that has it
     table = np.empty(len(names), dtype=object)
     table[:] = names
-    labels = table[kept] if kept.size else np.empty(0, dtype=object)
     counts: dict[str, int] = {}
     for name, c in zip(names, np.bincount(kept, minlength=len(names)).tolist(), strict=True):
         if c:
             counts[name] = counts.get(name, 0) + int(c)
-    return LabelValues(labels, n, n - n_present, counts)
+    return LabelValues(None, n, n - n_present, counts, codes=kept, names=table)
 
 
 def _bools_among_others(obj: np.ndarray, uniques: list[Any]) -> bool:
@@ -239,6 +285,20 @@ def _bools_among_others(obj: np.ndarray, uniques: list[Any]) -> bool:
     if not any(isinstance(u, bool | np.bool_) for u in uniques):
         return False
     return bool(pd.api.types.infer_dtype(obj, skipna=True) != "boolean")
+
+
+def _unique_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(values, return_inverse=True)`` of int64s; a ``bincount`` for short ranges."""
+    if values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 1 << 16:
+            shifted = values - lo
+            present = np.flatnonzero(np.bincount(shifted))
+            remap = np.zeros(hi - lo + 1, dtype=np.intp)
+            remap[present] = np.arange(present.size)
+            return present + lo, remap[shifted]
+    uniq, inverse = np.unique(values, return_inverse=True)
+    return uniq, inverse
 
 
 def label_values(values: np.ndarray, dtype: str) -> LabelValues:
@@ -260,11 +320,12 @@ def label_values(values: np.ndarray, dtype: str) -> LabelValues:
         mask = ~np.isnan(values)
         present = values[mask]
         if np.all(present == np.round(present)) and np.all(np.abs(present) < 2**53):
-            uniq, inverse = np.unique(present.astype(np.int64), return_inverse=True)
+            uniq, inverse = _unique_ints(present.astype(np.int64))
         else:
             uniq, inverse = np.unique(present, return_inverse=True)
         out = _labels_from_codes(inverse.reshape(-1), uniq.tolist(), present.size)
-        return replace(out, n_rows=n, n_missing=int(n - mask.sum()))
+        out.n_rows, out.n_missing = n, int(n - mask.sum())
+        return out
     if values.dtype.kind == "b":
         n_true = int(np.count_nonzero(values))
         counts = {k: c for k, c in (("true", n_true), ("false", n - n_true)) if c}
@@ -273,6 +334,9 @@ def label_values(values: np.ndarray, dtype: str) -> LabelValues:
         mask = ~np.isnat(values)
         labels = values[mask].astype(str).astype(object)
         return LabelValues(labels, n, int(n - mask.sum()))
+    known = string_codes(values)
+    if known is not None:  # a string column whose codes as_table kept
+        return _labels_from_codes(known[0], known[1].tolist(), n)
     obj = values.astype(object, copy=False)
     try:
         codes, uniques = pd.factorize(obj, use_na_sentinel=True)

@@ -24,6 +24,7 @@ __all__ = [
     "column_quality",
     "dataset_quality",
     "duplicate_rows",
+    "table_duplicate_rows",
 ]
 
 #: A current missing rate more than this above the reference's is an issue.
@@ -152,7 +153,7 @@ def column_quality(
         issues.append(f"{len(gone)} categor{'y' if len(gone) == 1 else 'ies'} gone: {shown}")
     const_ref = len(ref_map) == 1
     const_cur = len(cur_map) == 1
-    if const_cur and not const_ref and current.labels.size > 1:
+    if const_cur and not const_ref and current.n_labels > 1:
         issues.append(f"constant in current (every value {next(iter(cur_map))!r})")
     return ColumnQuality(
         column=column,
@@ -191,6 +192,89 @@ def duplicate_rows(frame: Any) -> int:
     # sorting and comparing neighbours: np.unique on 64-bit hashes is several times slower
     ordered = np.sort(hashes)
     return int(np.count_nonzero(ordered[1:] == ordered[:-1]))
+
+
+def table_duplicate_rows(table: Any) -> int | None:
+    """:func:`duplicate_rows` of a :class:`~driftline.schema.Table`, or ``None`` if unsure.
+
+    Rows are compared by the bits of their numbers, booleans and datetimes
+    (as :func:`pandas.util.hash_pandas_object` hashes them) and by the codes
+    :func:`~driftline.schema.as_table` kept for string columns. A cheap hash
+    of each row finds the candidate pairs, and every candidate pair is then
+    checked column by column, so the count is exact. Answers ``None`` (use
+    :func:`duplicate_rows` on the frame) for any other column, for integers
+    beyond 2**53 (not exact as the table's floats) and on a hash collision.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from driftline.schema import as_table
+    >>> table_duplicate_rows(as_table(pa.table({"a": [1.0, 1.0, 2.0], "b": ["x", "x", "x"]})))
+    1
+    """
+    from driftline.schema._table import string_codes
+
+    if table.n_rows == 0:
+        return 0
+    columns: list[np.ndarray] = []
+    for name in table.names:
+        values = table[name]
+        codes = string_codes(values)
+        if codes is not None:
+            columns.append(codes[0])
+            continue
+        if values.dtype.kind not in "fbM":
+            return None
+        if table.dtypes[name] == "integer" and np.nanmax(np.abs(values), initial=0.0) >= 2**53:
+            return None
+        columns.append(values)
+    if not columns:
+        return 0
+    row = np.zeros(table.n_rows, dtype=np.uint64)
+    spare = np.empty_like(row)
+    with np.errstate(over="ignore"):
+        for values in columns:
+            np.bitwise_xor(row, _as_words(values), out=row)
+            np.multiply(row, _MIX, out=row)
+            np.right_shift(row, np.uint64(29), out=spare)
+            np.bitwise_xor(row, spare, out=row)
+    del spare
+    ordered = np.sort(row)
+    if not np.any(ordered[1:] == ordered[:-1]):
+        return 0
+    order = np.argsort(row, kind="stable")
+    del ordered
+    ordered = row[order]
+    same = np.flatnonzero(ordered[1:] == ordered[:-1])
+    first, second = order[same], order[same + 1]
+    for values in columns:  # every candidate pair must be a true duplicate
+        if not np.array_equal(_as_words(values[first]), _as_words(values[second])):
+            return None
+    return int(same.size)
+
+
+#: An odd 64-bit multiplier (from splitmix64) that spreads each column's bits over the row hash.
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+_NAN_WORD = np.array(np.nan, dtype=np.float64).view(np.uint64)
+
+
+def _as_words(values: np.ndarray) -> np.ndarray:
+    """Each value as a uint64 word, equal iff the values are (as pandas hashes them).
+
+    Floats compare by their bits once -0.0 is read as 0.0 and every NaN as one NaN.
+    """
+    if values.dtype.kind == "f":
+        canonical = values.astype(np.float64) + 0.0  # -0.0 + 0.0 is 0.0
+        nan = np.isnan(canonical)
+        words = canonical.view(np.uint64)
+        if nan.any():
+            words[nan] = _NAN_WORD
+        return words
+    if values.dtype.kind == "M":
+        return values.astype("datetime64[ns]").view(np.int64).view(np.uint64)
+    return values.astype(np.int64).view(np.uint64)
 
 
 def dataset_quality(

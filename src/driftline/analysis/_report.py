@@ -23,7 +23,7 @@ from driftline.analysis._drift import (
 )
 from driftline.analysis._inputs import ANALYSED_ROLES, build_schema, side_table
 from driftline.analysis._parallel import runner
-from driftline.analysis._quality import dataset_quality, duplicate_rows
+from driftline.analysis._quality import dataset_quality, duplicate_rows, table_duplicate_rows
 from driftline.analysis._results import (
     ColumnDrift,
     DatasetDrift,
@@ -36,6 +36,29 @@ __all__ = ["REPORT_FORMAT", "Report"]
 
 #: The ``format`` field of :meth:`Report.to_dict`; bumped when the JSON layout changes.
 REPORT_FORMAT = "driftline.report/1"
+
+
+def _rows_of(frame: Any) -> int:
+    shape = getattr(frame, "shape", None)
+    return int(shape[0]) if isinstance(shape, tuple) and shape else 0
+
+
+def _side_tables(reference: Any, current: Any) -> tuple[Any, Any]:
+    """The two sides as tables (``None`` for a profile); large ones converted side by side."""
+    if reference is None or current is None:
+        ref = None if reference is None else side_table(reference, "reference")
+        return ref, None if current is None else side_table(current, "current")
+    with runner(min(_rows_of(reference), _rows_of(current)), 2) as run:
+        cur_future = run.submit(side_table, current, "current") if run.pool else None
+        ref = side_table(reference, "reference")
+        cur = cur_future.result() if cur_future else side_table(current, "current")
+    return ref, cur
+
+
+def _duplicates(frame: Any, table: Any) -> int:
+    """Duplicate rows of ``frame``, from its table's codes when they suffice."""
+    fast = table_duplicate_rows(table) if table is not None else None
+    return duplicate_rows(frame) if fast is None else fast
 
 
 def _no_progress(stage: str, done: int = 0, total: int = 0) -> None:
@@ -299,8 +322,9 @@ class Report:
     def _compute(self) -> None:
         progress = self._progress
         ref_is_prof, cur_is_prof = _is_profile(self._reference), _is_profile(self._current)
-        ref_table = None if ref_is_prof else side_table(self._reference, "reference")
-        cur_table = None if cur_is_prof else side_table(self._current, "current")
+        ref_table, cur_table = _side_tables(
+            None if ref_is_prof else self._reference, None if cur_is_prof else self._current
+        )
         self._schema = self._resolve_schema(ref_table)
         ref_names = (
             tuple(ref_table.names)
@@ -333,7 +357,10 @@ class Report:
         )
         with runner(0 if exact else max(self._n_ref, self._n_cur), len(specs)) as run:
             # duplicates first: the longest single tasks, they overlap the per-column work
-            dup_futures = [None if f is None else run.submit(duplicate_rows, f) for f in frames]
+            dup_futures = [
+                None if f is None else run.submit(_duplicates, f, t)
+                for f, t in zip(frames, (ref_table, cur_table), strict=True)
+            ]
             if exact:
                 cols = compute_raw(
                     specs,

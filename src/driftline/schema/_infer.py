@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from driftline.schema._table import Table
+from driftline.schema._table import Table, string_codes
 from driftline.schema._types import ColumnKind
 
 __all__ = ["InferenceConfig", "infer_kind"]
@@ -80,6 +80,13 @@ def infer_kind(table: Table, name: str, cfg: InferenceConfig) -> tuple[ColumnKin
         return ColumnKind.CATEGORICAL, None
     import pandas as pd
 
+    known = string_codes(values) if dtype == "string" else None
+    if known is not None:  # codes kept by as_table: no need to hash the strings again
+        codes, uniques = known
+        rows = np.flatnonzero(codes >= 0)
+        if rows.size == 0:
+            return ColumnKind.CATEGORICAL, "every value is missing, so the kind cannot be seen"
+        return _string_kind(values, cfg, (codes[rows], uniques), rows=rows)
     present = values[~np.asarray(pd.isna(values), dtype=bool)]
     if len(present) == 0:
         return ColumnKind.CATEGORICAL, "every value is missing, so the kind cannot be seen"
@@ -117,27 +124,41 @@ def _numeric_kind(
     return ColumnKind.NUMERICAL, None
 
 
-def _string_kind(present: np.ndarray, cfg: InferenceConfig) -> tuple[ColumnKind, str | None]:
+def _string_kind(
+    present: np.ndarray,
+    cfg: InferenceConfig,
+    factorized: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    rows: np.ndarray | None = None,
+) -> tuple[ColumnKind, str | None]:
+    """Kind of a string column; ``present`` are its non-missing values, or, with
+    ``rows``, all its values and ``rows`` the positions of the non-missing ones."""
     import pandas as pd
 
-    codes, uniq = pd.factorize(present)
+    codes, uniq = factorized if factorized is not None else pd.factorize(present)
     lowered = {str(u).strip().lower() for u in uniq[:3]}
     words = _TRUE_WORDS | _FALSE_WORDS
     if len(uniq) == 2 and lowered <= words and lowered & _TRUE_WORDS and lowered & _FALSE_WORDS:
         return ColumnKind.BOOLEAN, f"its only values are {sorted(str(u) for u in uniq)}"
-    sample = present[: cfg.datetime_sample]
+    if rows is not None:
+        sample = present[rows[: cfg.datetime_sample]]
+        n_present = int(rows.size)
+    else:
+        sample = present[: cfg.datetime_sample]
+        n_present = len(present)
     if all(_ISO_DATE.match(v) for v in sample):
         try:
-            pd.to_datetime(pd.Series(present, dtype=object), format="ISO8601", utc=True)
+            strings = present[rows] if rows is not None else present
+            pd.to_datetime(pd.Series(strings, dtype=object), format="ISO8601", utc=True)
         except (ValueError, TypeError, OverflowError):
             pass
         else:
             return ColumnKind.DATETIME, None
-    unique_fraction = len(uniq) / len(present)
+    unique_fraction = len(uniq) / n_present
     if unique_fraction < cfg.text_min_unique_fraction:
         return ColumnKind.CATEGORICAL, None
     lengths = np.fromiter(map(len, uniq), dtype=np.float64, count=len(uniq))
-    mean_len = float((lengths * np.bincount(codes, minlength=len(uniq))).sum() / len(present))
+    mean_len = float((lengths * np.bincount(codes, minlength=len(uniq))).sum() / n_present)
     if mean_len >= cfg.text_min_mean_length:
         return ColumnKind.TEXT, (
             f"its strings are long (mean length {mean_len:.0f} >= text_min_mean_length="

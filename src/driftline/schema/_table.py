@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from driftline.errors import EmptyDataError, InputError, SchemaError
 
-__all__ = ["Table", "as_table"]
+__all__ = ["Table", "as_table", "string_codes"]
 
 #: The source types a Table column can have (``Table.dtypes`` values).
 DTYPES = ("float", "integer", "boolean", "string", "categorical", "datetime", "object")
@@ -356,23 +357,65 @@ def _arrow_strings(col: Any) -> np.ndarray:
 
     Each distinct string becomes one Python object, shared by the rows that hold
     it (dictionary encoding), which is several times faster than converting
-    row by row and makes later hashing of the labels cheap.
+    row by row; the codes are remembered for :func:`string_codes`.
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    out = np.empty(len(col), dtype=object)
-    start = 0
-    for chunk in col.chunks:
-        try:
-            encoded = chunk.dictionary_encode()
-        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-            out[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
-            start += len(chunk)
-            continue
-        lookup = np.empty(len(encoded.dictionary) + 1, dtype=object)
-        lookup[:-1] = encoded.dictionary.to_pylist()
-        lookup[-1] = None
-        indices = encoded.indices.fill_null(len(encoded.dictionary))
-        out[start : start + len(chunk)] = lookup[indices.to_numpy(zero_copy_only=False)]
-        start += len(chunk)
+    try:
+        encoded = pc.dictionary_encode(col)
+        if encoded.num_chunks > 1:
+            encoded = encoded.unify_dictionaries()  # first appearances stay in order
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+    if encoded.num_chunks == 0:
+        return np.empty(0, dtype=object)
+    dictionary = encoded.chunk(0).dictionary
+    n_unique = len(dictionary)
+    uniques = np.empty(n_unique, dtype=object)
+    uniques[:] = dictionary.to_pylist()
+    parts = [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in encoded.chunks]
+    codes = np.concatenate(parts).astype(np.int32, copy=False)
+    lookup = np.empty(n_unique + 1, dtype=object)
+    lookup[:-1] = uniques
+    lookup[-1] = None  # code -1: null
+    out = lookup[codes]
+    _remember_codes(out, codes, uniques)
     return out
+
+
+_CODES: dict[int, tuple[weakref.ref[np.ndarray], np.ndarray, np.ndarray]] = {}
+
+
+def _remember_codes(values: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> None:
+    key = id(values)
+
+    def forget(_: object, key: int = key) -> None:
+        _CODES.pop(key, None)
+
+    _CODES[key] = (weakref.ref(values, forget), codes, uniques)
+
+
+def string_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, uniques)`` of a string column made by :func:`as_table`, if known.
+
+    The same as ``pandas.factorize(values)`` (codes in order of first
+    appearance, ``-1`` for a missing value), remembered from the dictionary
+    encoding of an arrow-backed column; ``None`` for any other array. The
+    codes describe the column as :func:`as_table` made it: a caller that
+    changes the array in place must not use them.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> col = as_table(pa.table({"s": ["b", None, "a", "b"]}))["s"]
+    >>> codes, uniques = string_codes(col)
+    >>> codes.tolist(), uniques.tolist()
+    ([0, -1, 1, 0], ['b', 'a'])
+    >>> string_codes(col.copy()) is None
+    True
+    """
+    entry = _CODES.get(id(values))
+    if entry is None or entry[0]() is not values:
+        return None
+    return entry[1], entry[2]

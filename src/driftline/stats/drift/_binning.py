@@ -67,14 +67,65 @@ def quantile_edges(values: np.ndarray, n_bins: int = DEFAULT_N_BINS) -> np.ndarr
     finite = as_numeric_1d(values, "values")
     check_enough(finite.size, 1, "values", "quantile_edges")
     probabilities = np.arange(1, int(n_bins), dtype=np.float64) / float(n_bins)
-    interior = (
-        np.unique(np.quantile(finite, probabilities, method="inverted_cdf"))
-        if n_bins > 1
-        else np.empty(0)
-    )
+    interior = np.empty(0)
+    if n_bins > 1:
+        # the order statistics that np.quantile(..., method="inverted_cdf") returns
+        ranks = np.maximum(np.ceil(finite.size * probabilities).astype(np.int64) - 1, 0)
+        found = _order_statistics(finite, ranks)
+        if found is None:
+            found = np.quantile(finite, probabilities, method="inverted_cdf")
+        interior = np.unique(found)
     if 0 < interior.size < n_bins - 1 and interior[0] == finite.min():
         interior = np.concatenate(([np.nextafter(interior[0], -np.inf)], interior))
     return np.concatenate(([-np.inf], interior, [np.inf]))
+
+
+#: Buckets of :func:`_order_statistics`' first pass, and the most rows it selects from.
+_SELECT_BUCKETS = 4096
+_SELECT_MIN_ROWS = 50_000
+_SELECT_MAX_SHARE = 0.125
+
+
+def _order_statistics(finite: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
+    """The values of rank ``ranks`` (0-based) of the finite ``finite``, or ``None`` to sort.
+
+    One pass puts every value into one of :data:`_SELECT_BUCKETS` equal-width
+    buckets between the minimum and the maximum (the bucket of ``x`` never
+    decreases as ``x`` grows, float rounding included, so buckets hold
+    consecutive ranks), counts them, and keeps only the values of the buckets
+    that hold a wanted rank; those few are partitioned. Several times faster
+    than a partition of every value, and exact. ``None`` for small inputs and
+    when the wanted buckets hold more than :data:`_SELECT_MAX_SHARE` of the values.
+    """
+    n = finite.size
+    if n < _SELECT_MIN_ROWS:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    scale = _SELECT_BUCKETS / (hi - lo) if hi > lo else 0.0
+    if not np.isfinite(scale) or scale <= 0.0 or not np.isfinite(hi - lo):
+        return None
+    with np.errstate(all="ignore"):
+        position = finite - lo
+        position *= scale
+    bucket = position.astype(np.intp)
+    del position
+    np.minimum(bucket, _SELECT_BUCKETS - 1, out=bucket)
+    counts = np.bincount(bucket, minlength=_SELECT_BUCKETS)
+    ends = np.cumsum(counts)  # ranks below the end of each bucket
+    where = np.searchsorted(ends, ranks, side="right")
+    wanted = np.zeros(_SELECT_BUCKETS, dtype=bool)
+    wanted[where] = True
+    if counts[wanted].sum() > _SELECT_MAX_SHARE * n:
+        return None
+    keep = wanted[bucket]
+    values, kept_bucket = finite[keep], bucket[keep]
+    out = np.empty(ranks.size, dtype=np.float64)
+    for b in np.unique(where).tolist():
+        chosen = where == b
+        inside = values[kept_bucket == b]
+        local = ranks[chosen] - (ends[b] - counts[b])
+        out[chosen] = np.partition(inside, np.unique(local))[local]
+    return out
 
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
