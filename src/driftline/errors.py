@@ -15,7 +15,8 @@ at the boundary with ``raise ... from exc``.
      ├── InsufficientDataError              too few values to compute a statistic
      ├── ConfigError (ValueError)           settings or environment variables that do not parse
      ├── StoreError                         the database failed or holds unexpected data
-     │    └── NotFoundError (LookupError)   a project, model, run... that does not exist
+     │    ├── NotFoundError (LookupError)   a project, model, run... that does not exist
+     │    └── CheckpointError               a checkpoint that is missing, corrupt or outside its root
      ├── AuthError                          missing or invalid credentials
      │    └── PermissionDeniedError         valid credentials without the needed role
      └── TransportError                     the SDK could not reach the server
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthError",
+    "CheckpointError",
     "ConfigError",
     "DriftlineError",
     "EmptyDataError",
@@ -79,6 +81,10 @@ class StoreError(DriftlineError):
 
 class NotFoundError(StoreError, LookupError):
     """A project, model, version, run or other object that does not exist."""
+
+
+class CheckpointError(StoreError):
+    """A checkpoint or manifest that is missing, corrupt, or points outside its root."""
 
 
 class AuthError(DriftlineError):

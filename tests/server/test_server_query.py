@@ -72,6 +72,25 @@ def test_window_series(client: Client, rng: np.random.Generator) -> None:
     assert client.get("/api/v1/projects/shop/models/nope/windows").status_code == 404
 
 
+def test_drift_series(client: Client, rng: np.random.Generator) -> None:
+    _seed(client, rng)
+    resp = client.get(
+        "/api/v1/projects/shop/models/ranker/drift",
+        params={"start": T0, "end": T0 + 86400, "window_seconds": 3600},
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["method"] == "jensen_shannon" and body["window_seconds"] == 3600
+    assert body["starts"] == [T0, T0 + 7200]
+    col = body["columns"][ODD]
+    assert col["kind"] == "numerical" and col["n_current"] == [200, 200]
+    # the first window is the reference's own batch; the second is shifted by 3 sd
+    assert col["statistic"][1] > 0.5 > col["statistic"][0]
+    assert client.get("/api/v1/projects/shop/models/nope/drift").status_code == 404
+    bad = client.get("/api/v1/projects/shop/models/ranker/drift", params={"window_seconds": 0})
+    assert bad.status_code == 422 and "window_seconds" in bad.json()["message"]
+
+
 def test_prometheus_exposition_parses(client: Client, rng: np.random.Generator) -> None:
     _seed(client, rng)
     run = {"batch_id": "r1", "project": "shop", "run_id": "run-1", "name": "base", "started_at": T0}

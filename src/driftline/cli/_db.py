@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     >>> import tempfile
     >>> url = f"sqlite:///{tempfile.mkdtemp()}/dl.db"
     >>> run(argparse.Namespace(db_action="upgrade", database_url=url))
-    database at revision 0001 (newest 0001)
+    database at revision 0002 (newest 0002)
     0
     """
     from driftline.store import Store

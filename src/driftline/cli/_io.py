@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from driftline.errors import EmptyDataError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SUPPORTED_SUFFIXES", "read_table"]
 
@@ -63,6 +65,8 @@ def read_table(path: str | Path, *, what: str = "DATA") -> pd.DataFrame:
         raise InputError(f"{what}: file not found: {str(p)!r}")
     if p.is_dir():
         raise InputError(f"{what}: expected a file, got the directory {str(p)!r}")
+    import pandas as pd
+
     try:
         if fmt == "parquet":
             frame = pd.read_parquet(p)

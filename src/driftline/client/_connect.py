@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from driftline.client._delivery import Delivery, EmbeddedDelivery, HttpDelivery
 from driftline.client._pipeline import Encoder, Pipeline
 from driftline.client._spool import FileSpool, MemorySpool, Spool
 from driftline.config import Settings, load_settings
 from driftline.errors import InputError
+
+if TYPE_CHECKING:
+    import httpx  # imported by HttpDelivery, when a monitor or run sends over HTTP
 
 __all__ = ["connect"]
 

@@ -67,11 +67,72 @@ def feature_columns(features: Any) -> tuple[dict[str, list[Any]], int]:
     """
     if is_single_row(features):
         return {str(k): [_scalar(v)] for k, v in features.items()}, 1
+    if isinstance(features, Mapping):
+        light = _light_columns(features)
+        if light is not None:
+            return light
+    return _table_columns(features)
+
+
+def _table_columns(features: Any) -> tuple[dict[str, list[Any]], int]:
     from driftline.schema import as_table
 
     table = as_table(features)
     cols = {name: _json_column(table[name], table.dtypes[name]) for name in table.names}
     return cols, table.n_rows
+
+
+# The light path: a dict whose columns are lists or tuples of plain Python values
+# becomes JSON columns without numpy or pandas, exactly as ``as_table`` would
+# make them (checked value for value in tests/client/test_client_first_call.py).
+# Anything else (numpy or pandas columns, datetimes, numpy scalars, mixed types)
+# goes through ``as_table``, which imports pandas/pyarrow only for their objects.
+
+_NONE = type(None)
+_EXACT_INT = 2**53  # integers beyond this are rounded through float64 by ``as_table``
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (type(v) is float and math.isnan(v))
+
+
+def _light_list(values: list[Any] | tuple[Any, ...]) -> list[Any] | None:
+    """JSON column of a list of plain values, or ``None`` when ``as_table`` must decide."""
+    kinds = set(map(type, values))
+    has_none = _NONE in kinds
+    kinds.discard(_NONE)
+    if not kinds or kinds == {bool} or kinds == {str}:  # None stays None
+        return list(values)
+    if kinds <= {int, float}:
+        # With None it is an object column (NaN is missing; integers if every present
+        # value is an int); without, a numpy column (any float, NaN too, makes float64).
+        ints = not any(type(v) is float and v == v for v in values) if has_none else kinds == {int}
+        if not ints:
+            return [None if _is_missing(v) else float(v) for v in values]
+        if any(type(v) is int and not -_EXACT_INT <= v <= _EXACT_INT for v in values):
+            return None
+        return [None if _is_missing(v) else v for v in values]
+    if kinds == {str, float} and all(type(v) is str or _is_missing(v) for v in values):
+        return [None if _is_missing(v) else v for v in values]  # strings and NaN
+    return None
+
+
+def _light_columns(features: Mapping[Any, Any]) -> tuple[dict[str, list[Any]], int] | None:
+    """Columns of a dict of lists/tuples without ``as_table``; ``None`` to use it."""
+    cols: dict[str, list[Any]] = {}
+    n: int | None = None
+    for name, values in features.items():
+        if type(name) is not str or not isinstance(values, (list, tuple)):
+            return None
+        if n is None:
+            n = len(values)
+        if len(values) != n or n == 0:
+            return None
+        col = _light_list(values)
+        if col is None:
+            return None
+        cols[name] = col
+    return None if n is None else (cols, n)
 
 
 def _scalar(v: Any) -> Any:

@@ -18,11 +18,12 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from driftline.errors import TransportError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "INGEST_PATHS",
@@ -232,9 +233,15 @@ class HttpDelivery:
         self._transport = transport
         self._timeout = timeout
         self._client: httpx.Client | None = None
+        # httpx is imported here, in the thread that builds the delivery, not at
+        # ``import driftline`` (it costs ~100 ms) nor later in the sender thread.
+        import httpx
+
+        self._httpx = httpx
 
     def _http(self) -> httpx.Client:
         if self._client is None:
+            httpx = self._httpx
             headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
             if self._token:
                 headers["Authorization"] = f"Bearer {self._token}"
@@ -276,6 +283,7 @@ class HttpDelivery:
         )
 
     def _post(self, kind: str, body: bytes) -> Ack:
+        httpx = self._httpx
         try:
             resp = self._http().post(INGEST_PATHS[kind], content=body)
         except httpx.TransportError as exc:  # connect, read, write, pool errors

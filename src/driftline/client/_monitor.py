@@ -7,9 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, cast
-
-import httpx
+from typing import TYPE_CHECKING, Any, cast
 
 from driftline.client._connect import connect
 from driftline.client._convert import column_list, feature_columns, is_single_row, timestamps_list
@@ -17,6 +15,9 @@ from driftline.client._names import check_name
 from driftline.client._pipeline import ClientStats
 from driftline.config import Settings
 from driftline.errors import InputError
+
+if TYPE_CHECKING:
+    import httpx  # imported by HttpDelivery, when a monitor or run sends over HTTP
 
 __all__ = ["ModelMonitor"]
 

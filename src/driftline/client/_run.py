@@ -7,9 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, cast
-
-import httpx
+from typing import TYPE_CHECKING, Any, cast
 
 from driftline.client._connect import connect
 from driftline.client._names import check_name
@@ -17,6 +15,9 @@ from driftline.client._pipeline import ClientStats
 from driftline.client._system import sample_system_metrics
 from driftline.config import Settings
 from driftline.errors import InputError
+
+if TYPE_CHECKING:
+    import httpx  # imported by HttpDelivery, when a monitor or run sends over HTTP
 
 __all__ = ["HEARTBEAT_INTERVAL", "HEARTBEAT_TIMEOUT", "Run", "init"]
 

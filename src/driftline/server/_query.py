@@ -75,6 +75,38 @@ def window_series(
     return list(jsonable(series))
 
 
+@query_router.get(
+    "/api/v1/projects/{project}/models/{model}/drift",
+    summary="Drift per column and window of a model (stored series)",
+)
+def drift_series(
+    request: Request,
+    project: str,
+    model: str,
+    version: str | None = Query(
+        None, description="Only this version (default: newest per window)."
+    ),
+    start: float | None = Query(
+        None, allow_inf_nan=False, description="Window start, epoch seconds (inclusive)."
+    ),
+    end: float | None = Query(
+        None, allow_inf_nan=False, description="Window end, epoch seconds (exclusive)."
+    ),
+    window_seconds: int = Query(3600, gt=0, le=MAX_WINDOW_SECONDS, description="Window length."),
+) -> Any:
+    """Drift of every column in every window against the version's reference.
+
+    Computed once per window when it changes and stored, so a year of hourly windows is one
+    indexed read. Statistics only (method, statistic, p-value, sample sizes, status and reason);
+    thresholds are applied by monitors.
+    """
+    require(request, project, "viewer")
+    series = context(request).query.drift_series(
+        project, model, version=version, start=start, end=end, window_seconds=window_seconds
+    )
+    return series.to_dict()
+
+
 def _with_liveness(request: Request, run: Any) -> Any:
     """Mark a ``running`` run silent for :data:`HEARTBEAT_TIMEOUT` seconds as ``crashed``."""
     data = jsonable(run)

@@ -30,18 +30,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from driftline.store._drift_series import DriftSeries
     from driftline.store._engine import Store
     from driftline.store._ingest import DEFAULT_BUCKET_SECONDS, IngestService
     from driftline.store._performance import PerformanceCounts
     from driftline.store._query import QueryService
     from driftline.store._retention import RetentionPolicy
     from driftline.store._tokens import ROLES, TokenInfo, TokenService
+    from driftline.store._window_drift import WINDOW_DRIFT_METHOD
     from driftline.store._windows_query import WindowSummary
     from driftline.store.payloads import IngestAck
 
 __all__ = [
     "DEFAULT_BUCKET_SECONDS",
     "ROLES",
+    "WINDOW_DRIFT_METHOD",
+    "DriftSeries",
     "IngestAck",
     "IngestService",
     "PerformanceCounts",
@@ -55,6 +59,7 @@ __all__ = [
 
 _WHERE = {
     "DEFAULT_BUCKET_SECONDS": "driftline.store._ingest",
+    "DriftSeries": "driftline.store._drift_series",
     "IngestAck": "driftline.store.payloads",
     "IngestService": "driftline.store._ingest",
     "PerformanceCounts": "driftline.store._performance",
@@ -64,6 +69,7 @@ _WHERE = {
     "Store": "driftline.store._engine",
     "TokenInfo": "driftline.store._tokens",
     "TokenService": "driftline.store._tokens",
+    "WINDOW_DRIFT_METHOD": "driftline.store._window_drift",
     "WindowSummary": "driftline.store._windows_query",
 }
 

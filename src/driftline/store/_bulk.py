@@ -68,11 +68,21 @@ def _json_text(v: Any) -> str | None:
 
 
 def json_texts(values: Sequence[Any]) -> list[str | None]:
-    """JSON text of each value; ``None`` and non-finite floats become SQL NULL."""
+    """JSON text of each value; ``None`` and non-finite floats become SQL NULL.
+
+    Columns of plain floats (all finite) or plain ints, the usual predictions
+    and scores, take a fast path without a per-value type switch.
+    """
+    if isinstance(values, list) and values:
+        kinds = set(map(type, values))
+        if kinds == {float} and np.isfinite(np.asarray(values, dtype=np.float64)).all():
+            return list(map(float.__repr__, values))
+        if kinds == {int}:
+            return list(map(int.__repr__, values))
     return [_json_text(v) for v in values]
 
 
-def encode_columns(columns: Mapping[str, Sequence[Any]]) -> bytes:
+def encode_columns(columns: Mapping[str, Sequence[Any] | np.ndarray]) -> bytes:
     """Encode a batch's feature columns compactly and fast.
 
     Columns that numpy reads as floats, integers or booleans are stored as

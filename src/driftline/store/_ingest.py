@@ -4,11 +4,20 @@ A batch first claims its id in ``ingest_batches`` with an ``INSERT ... ON
 CONFLICT DO NOTHING``; a batch id seen before (also one being written by
 another process at that moment: the claim waits for it) is acknowledged as a
 duplicate and nothing is stored again.
+
+A predictions batch is converted to arrays and profiled before the write
+transaction; inside it, the rows go in with one ``executemany`` (SQLite) or
+``COPY`` (PostgreSQL), the features as one binary chunk, and each touched
+bucket's profile is merged (from the service's cache of the bucket when its
+revision is unchanged: one guarded ``UPDATE``, no read back) and its drift
+against the reference is computed and stored (see
+:mod:`driftline.store._window_drift`).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +35,19 @@ from driftline.store._retention import RetentionPolicy, prune_model_rows, prune_
 from driftline.store._runs import ingest_run_payload
 from driftline.store._sql import ensure_model, ensure_project, ensure_version, insert_ignore
 from driftline.store._versions import VersionContext, VersionContexts
-from driftline.store._windows import add_profile, latency_sketch
+from driftline.store._window_drift import (
+    WINDOW_DRIFT_METHOD,
+    drift_row,
+    profile_drift,
+    upsert_drift,
+)
+from driftline.store._windows import (
+    BucketCache,
+    BucketState,
+    add_profile,
+    batch_arrays,
+    latency_sketch,
+)
 from driftline.store.payloads import (
     EventsBatch,
     IngestAck,
@@ -45,6 +66,14 @@ __all__ = ["DEFAULT_BUCKET_SECONDS", "IngestService", "RetentionPolicy"]
 DEFAULT_BUCKET_SECONDS = 3600
 """Width of the fixed buckets that window aggregates are kept in (one hour)."""
 
+BUCKET_CACHE_SIZE = 32
+"""Buckets whose merged profile a service keeps in memory between batches.
+
+A batch that lands in a cached bucket merges into the cached profile instead of
+reading and decoding the stored one (a few ms per batch); live traffic writes
+into one or two current buckets.
+"""
+
 
 @dataclass(frozen=True)
 class _Part:
@@ -59,7 +88,8 @@ class _Part:
 
 @dataclass(frozen=True)
 class _Prepared:
-    context: VersionContext
+    context: VersionContext | None
+    arrays: dict[str, np.ndarray]
     parts: list[_Part]
 
 
@@ -106,6 +136,7 @@ class IngestService:
         self.bucket_seconds = bucket_seconds
         self.retention = retention if retention is not None else RetentionPolicy()
         self._versions = VersionContexts()
+        self._buckets = BucketCache(BUCKET_CACHE_SIZE)
         self._last_retention: dict[tuple[str, int], float] = {}
 
     # -- entry point -----------------------------------------------------------------------
@@ -120,11 +151,12 @@ class IngestService:
         StoreError
             When the database fails; nothing of the batch is stored.
         """
+        committed: list[tuple[tuple[int, int, float], BucketState]] = []
         if isinstance(payload, PredictionsBatch):
             # Profile before the write transaction: the lock is held only for the writes,
             # so that several processes profile in parallel.
             handler: Callable[[sa.Connection, Any, float], int] = functools.partial(
-                self._predictions, prepared=self._prepare(payload)
+                self._predictions, prepared=self._prepare(payload), written=committed
             )
         elif isinstance(payload, LabelsBatch):
             handler = self._labels
@@ -163,19 +195,22 @@ class IngestService:
                 .where(t.ingest_batches.c.batch_id == payload.batch_id)
                 .values(accepted=accepted)
             )
+        for key, state in committed:  # only now that the transaction has committed
+            self._buckets.put(key, state)
         return IngestAck(batch_id=payload.batch_id, accepted=accepted, duplicate=False)
 
     # -- predictions -------------------------------------------------------------------------
     def _prepare(self, batch: PredictionsBatch) -> _Prepared | None:
-        """Window parts of a batch for a version with a reference, computed outside any write."""
+        """Feature arrays and window parts of a batch, computed outside any write."""
         if batch.n_rows == 0:
             return None
+        arrays = batch_arrays(batch)
         with self.store.read() as conn:
             ctx = self._versions.find(conn, batch.project, batch.model, batch.version)
         if ctx is None:
-            return None
+            return _Prepared(None, arrays, [])
         ts = np.asarray(batch.timestamps, dtype=np.float64)
-        return _Prepared(ctx, self._window_parts(batch, ctx, ts))
+        return _Prepared(ctx, arrays, self._window_parts(batch, ctx, ts, arrays))
 
     def _predictions(
         self,
@@ -184,26 +219,30 @@ class IngestService:
         now: float,
         *,
         prepared: _Prepared | None = None,
+        written: list[tuple[tuple[int, int, float], BucketState]] | None = None,
     ) -> int:
         n = batch.n_rows
-        if n == 0:
+        if n == 0 or prepared is None:
             return 0
         project_id = ensure_project(conn, batch.project, now)
         model_id = ensure_model(conn, project_id, batch.model, now)
         version_id = ensure_version(conn, model_id, batch.version, now)
         ts = np.asarray(batch.timestamps, dtype=np.float64)
-        self._insert_predictions(conn, batch, model_id, version_id, ts)
+        self._insert_predictions(conn, batch, model_id, version_id, ts, prepared.arrays)
         join_pending(conn, batch, model_id, version_id, ts, self.bucket_seconds, now)
-        if prepared is not None and (
-            prepared.context.version_id != version_id
-            or not self._versions.current(conn, prepared.context)
+        ctx = prepared.context
+        parts = prepared.parts
+        if ctx is not None and (
+            ctx.version_id != version_id or not self._versions.current(conn, ctx)
         ):
-            prepared = None  # the reference changed meanwhile: profile again
-        if prepared is None:
+            ctx = None  # the reference changed meanwhile: profile again
+        if ctx is None:
             ctx = self._versions.get(conn, version_id, batch, now)
-            prepared = _Prepared(ctx, self._window_parts(batch, ctx, ts))
-        for part in prepared.parts:
-            add_profile(
+            parts = self._window_parts(batch, ctx, ts, prepared.arrays)
+        drift_rows = []
+        for part in parts:
+            key = (version_id, self.bucket_seconds, part.start)
+            state = add_profile(
                 conn,
                 version_id=version_id,
                 bucket_seconds=self.bucket_seconds,
@@ -213,7 +252,23 @@ class IngestService:
                 part=part.profile,
                 latency=part.latency,
                 now=now,
+                cached=self._buckets.get(key),
             )
+            if written is not None:
+                written.append((key, state))
+            if state.profile is not None and part.profile is not None:
+                drift_rows.append(
+                    drift_row(
+                        version_id=version_id,
+                        bucket_seconds=self.bucket_seconds,
+                        start=part.start,
+                        revision=state.revision,
+                        reference_revision=ctx.revision[0],
+                        method=WINDOW_DRIFT_METHOD,
+                        drift=profile_drift(ctx.reference, state.profile, WINDOW_DRIFT_METHOD),
+                    )
+                )
+        upsert_drift(conn, drift_rows)
         if self._due(("version", version_id), now):
             prune_version_rows(conn, version_id, self.retention)
         return n
@@ -225,6 +280,7 @@ class IngestService:
         model_id: int,
         version_id: int,
         ts: np.ndarray,
+        arrays: dict[str, np.ndarray],
     ) -> None:
         n = batch.n_rows
         chunk_id: int | None = None
@@ -237,30 +293,34 @@ class IngestService:
                     first_time=float(ts.min()),
                     last_time=float(ts.max()),
                     n_rows=n,
-                    columns=encode_columns(batch.features),
+                    columns=encode_columns(arrays),
                 )
                 .returning(fc.c.id)
             ).scalar_one()
-        none = [None] * n
+        none = [None] * n  # one list: zip may read it in several columns
         rows = list(
             zip(
-                [model_id] * n,
-                [version_id] * n,
+                itertools.repeat(model_id, n),
+                itertools.repeat(version_id, n),
                 batch.ids,
                 batch.timestamps,
                 json_texts(batch.predictions),
                 json_texts(batch.scores) if batch.scores is not None else none,
                 batch.latency_ms if batch.latency_ms is not None else none,
                 batch.errors if batch.errors is not None else none,
-                [chunk_id] * n,
+                itertools.repeat(chunk_id, n),
                 range(n) if chunk_id is not None else none,
-                strict=True,
+                strict=False,  # the repeats are exactly n long
             )
         )
         insert_predictions(conn, rows)
 
     def _window_parts(
-        self, batch: PredictionsBatch, ctx: VersionContext, ts: np.ndarray
+        self,
+        batch: PredictionsBatch,
+        ctx: VersionContext,
+        ts: np.ndarray,
+        arrays: dict[str, np.ndarray],
     ) -> list[_Part]:
         """Split a batch by bucket and profile each part against the version's reference."""
         starts = np.floor(ts / self.bucket_seconds) * self.bucket_seconds
@@ -287,7 +347,7 @@ class IngestService:
                     start=float(start),
                     n_rows=batch.n_rows if idx is None else int(idx.size),
                     n_errors=n_errors,
-                    profile=ctx.profile_part(batch, idx),
+                    profile=ctx.profile_part(batch, idx, arrays),
                     latency=lat,
                 )
             )

@@ -3,7 +3,7 @@
 Example
 -------
 >>> head_revision()
-'0001'
+'0002'
 """
 
 from __future__ import annotations

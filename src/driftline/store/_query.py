@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 
 from driftline.errors import InputError, NotFoundError
 from driftline.store import _schema as t
 from driftline.store._bulk import decode_columns
-from driftline.store._downsample import minmax_downsample
+from driftline.store._drift_series import DriftSeries, read_drift_series
 from driftline.store._engine import Store
 from driftline.store._ingest import DEFAULT_BUCKET_SECONDS
+from driftline.store._query_runs import RunQueries
 from driftline.store._sql import loads
+from driftline.store._window_drift import WINDOW_DRIFT_METHOD
 from driftline.store._windows_query import WindowSummary, drift_between, summarise_windows
 
 __all__ = ["QueryService"]
 
 
-class QueryService:
+class QueryService(RunQueries):
     """Read projects, models, window series and runs.
 
     Parameters
@@ -76,13 +76,6 @@ class QueryService:
         return value
 
     # -- lookups ---------------------------------------------------------------------------
-    @staticmethod
-    def _project_id(conn: sa.Connection, project: str) -> int:
-        pid = conn.execute(sa.select(t.projects.c.id).where(t.projects.c.name == project)).scalar()
-        if pid is None:
-            raise NotFoundError(f"project: no project named {project!r}")
-        return int(pid)
-
     def _model_id(self, conn: sa.Connection, project: str, model: str) -> int:
         pid = self._project_id(conn, project)
         mid = conn.execute(
@@ -209,6 +202,34 @@ class QueryService:
         }
 
     # -- windows ---------------------------------------------------------------------------
+    def _check_window(self, window_seconds: int) -> None:
+        if (
+            isinstance(window_seconds, bool)
+            or not isinstance(window_seconds, int)
+            or window_seconds < self.bucket_seconds
+            or window_seconds % self.bucket_seconds
+        ):
+            raise InputError(
+                f"window_seconds: expected a positive multiple of the bucket width "
+                f"({self.bucket_seconds} s), got {window_seconds!r}"
+            )
+
+    def _version_ids(
+        self, conn: sa.Connection, project: str, model: str, version: str | None
+    ) -> tuple[int, list[int]]:
+        """The model id and its version ids (oldest first), or just ``version``'s."""
+        v = t.model_versions
+        mid = self._model_id(conn, project, model)
+        q = sa.select(v.c.id, v.c.name).where(v.c.model_id == mid).order_by(v.c.id)
+        versions = conn.execute(q).all()
+        if version is not None:
+            versions = [x for x in versions if x.name == version]
+            if not versions:
+                raise NotFoundError(
+                    f"version: model {model!r} of project {project!r} has no version {version!r}"
+                )
+        return mid, [int(x.id) for x in versions]
+
     def window_series(
         self,
         project: str,
@@ -245,29 +266,9 @@ class QueryService:
         list of WindowSummary
             One per window that holds predictions, labels or events.
         """
-        if (
-            isinstance(window_seconds, bool)
-            or not isinstance(window_seconds, int)
-            or window_seconds < self.bucket_seconds
-            or window_seconds % self.bucket_seconds
-        ):
-            raise InputError(
-                f"window_seconds: expected a positive multiple of the bucket width "
-                f"({self.bucket_seconds} s), got {window_seconds!r}"
-            )
-        v = t.model_versions
+        self._check_window(window_seconds)
         with self.store.read() as conn:
-            mid = self._model_id(conn, project, model)
-            q = sa.select(v.c.id, v.c.name).where(v.c.model_id == mid).order_by(v.c.id)
-            versions = conn.execute(q).all()
-            if version is not None:
-                versions = [x for x in versions if x.name == version]
-                if not versions:
-                    raise NotFoundError(
-                        f"version: model {model!r} of project {project!r} has no version "
-                        f"{version!r}"
-                    )
-            ids = [int(x.id) for x in versions]
+            mid, ids = self._version_ids(conn, project, model, version)
             refs: dict[int, tuple[Any, str | None, Any]] = {}
 
             def reference_of(version_id: int) -> tuple[Any, str | None, Any]:
@@ -299,99 +300,33 @@ class QueryService:
                 drift_of=drift_of if drift else None,
             )
 
-    # -- runs -------------------------------------------------------------------------------
-    @staticmethod
-    def _run_dict(r: Any, project: str) -> dict[str, Any]:
-        return {
-            "run_id": r.run_id,
-            "project": project,
-            "name": r.name,
-            "status": r.status,
-            "config": r.config,
-            "tags": r.tags,
-            "summary": r.summary,
-            "started_at": r.started_at,
-            "ended_at": r.ended_at,
-            "updated_at": r.updated_at,
-        }
+    def drift_series(
+        self,
+        project: str,
+        model: str,
+        version: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        window_seconds: int = 3600,
+    ) -> DriftSeries:
+        """Per-column drift of consecutive windows against the reference, from stored results.
 
-    def list_runs(self, project: str) -> list[dict[str, Any]]:
-        """The runs of a project, newest first; :class:`NotFoundError` for an unknown project."""
-        with self.store.read() as conn:
-            pid = self._project_id(conn, project)
-            rows = conn.execute(
-                sa.select(t.runs)
-                .where(t.runs.c.project_id == pid)
-                .order_by(t.runs.c.started_at.desc(), t.runs.c.run_id)
-            ).all()
-        return [self._run_dict(r, project) for r in rows]
-
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        """One run with its metric keys (``metrics``) and detector events (``events``)."""
-        r_, p = t.runs, t.projects
-        with self.store.read() as conn:
-            row = conn.execute(
-                sa.select(r_, p.c.name.label("project_name"))
-                .select_from(r_.join(p, r_.c.project_id == p.c.id))
-                .where(r_.c.run_id == run_id)
-            ).first()
-            if row is None:
-                raise NotFoundError(f"run_id: no run with id {run_id!r}")
-            rm = t.run_metrics
-            keys = conn.execute(
-                sa.select(rm.c.key, sa.func.count(), sa.func.max(rm.c.step))
-                .where(rm.c.run_id == run_id)
-                .group_by(rm.c.key)
-                .order_by(rm.c.key)
-            ).all()
-            re = t.run_events
-            events = conn.execute(
-                sa.select(re.c.kind, re.c.step, re.c.message, re.c.evidence, re.c.time)
-                .where(re.c.run_id == run_id)
-                .order_by(re.c.time, re.c.id)
-            ).all()
-        out = self._run_dict(row, row.project_name)
-        out["metrics"] = [{"key": k, "n_points": n, "last_step": s} for k, n, s in keys]
-        out["events"] = [
-            {"kind": e.kind, "step": e.step, "message": e.message, "evidence": e.evidence,
-             "timestamp": e.time}
-            for e in events
-        ]  # fmt: skip
-        return out
-
-    def run_metric_series(self, run_id: str, key: str, max_points: int = 1000) -> dict[str, Any]:
-        """One metric of a run by step, downsampled to ``max_points`` keeping spikes.
-
-        Returns ``{"run_id", "key", "steps", "values", "n_total", "downsampled"}``;
-        NaN values come back as ``None``.
+        The statistic is :data:`~driftline.store._window_drift.WINDOW_DRIFT_METHOD`
+        (Jensen-Shannon distance from the profiles' histograms and category
+        counts; lower is better), stored per window with what it was computed
+        from: one range scan reads a year of hourly windows; windows written
+        since (or wider windows asked for the first time) are computed by
+        merging their bucket profiles and stored. Thresholds are left to
+        monitors. Parameters as in :meth:`window_series`; with ``version=None``
+        each window takes the newest version with a profile there.
         """
-        rm = t.run_metrics
+        self._check_window(window_seconds)
         with self.store.read() as conn:
-            exists = conn.execute(sa.select(t.runs.c.run_id).where(t.runs.c.run_id == run_id))
-            if exists.first() is None:
-                raise NotFoundError(f"run_id: no run with id {run_id!r}")
-            rows = conn.execute(
-                sa.select(rm.c.step, rm.c.value)
-                .where(rm.c.run_id == run_id, rm.c.key == key)
-                .order_by(rm.c.step, rm.c.id)
-            ).all()
-        if not rows:
-            raise NotFoundError(f"key: run {run_id!r} has no metric {key!r}")
-        steps = np.fromiter((r.step for r in rows), dtype=np.int64, count=len(rows))
-        values = np.fromiter(
-            (math.nan if r.value is None else r.value for r in rows),
-            dtype=np.float64,
-            count=len(rows),
-        )
-        ks, kv = minmax_downsample(steps, values, max_points)
-        return {
-            "run_id": run_id,
-            "key": key,
-            "steps": ks.tolist(),
-            "values": [None if math.isnan(x) else float(x) for x in kv.tolist()],
-            "n_total": len(rows),
-            "downsampled": len(ks) < len(rows),
-        }
+            _, ids = self._version_ids(conn, project, model, version)
+        return read_drift_series(
+            self.store, version_ids=ids, bucket_seconds=self.bucket_seconds,
+            window_seconds=window_seconds, start=start, end=end, method=WINDOW_DRIFT_METHOD,
+        )  # fmt: skip
 
     # -- Prometheus ---------------------------------------------------------------------------
     def metric_totals(self) -> dict[str, list[dict[str, Any]]]:

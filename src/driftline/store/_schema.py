@@ -32,6 +32,7 @@ __all__ = [
     "run_metrics",
     "runs",
     "tokens",
+    "window_drift",
     "window_events",
     "window_performance",
     "window_profiles",
@@ -247,7 +248,44 @@ window_profiles = sa.Table(
     sa.Column("profile", sa.LargeBinary, nullable=True),
     sa.Column("latency", sa.LargeBinary, nullable=True),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # Bumped by every write of the bucket: stored drift computed from an older
+    # revision is stale.
+    sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("model_version_id", "bucket_seconds", "bucket_start"),
+    # Covers the drift series' staleness check: no read of the (large) profile rows.
+    sa.Index(
+        "ix_window_profiles_revision",
+        "model_version_id",
+        "bucket_seconds",
+        "bucket_start",
+        "revision",
+    ),
+)
+
+# The drift of one bucket's profile against the version's reference, every
+# column in one packed block (see driftline.store._window_drift.BucketDrift):
+# statistics only (compute), no threshold or verdict (decide). ``revision`` and
+# ``reference_revision`` say what it was computed from; the primary key is the
+# range-scan order of a drift series (SQLite keeps rows clustered on it).
+window_drift = sa.Table(
+    "window_drift",
+    metadata,
+    sa.Column(
+        "model_version_id",
+        sa.Integer,
+        sa.ForeignKey("model_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("bucket_seconds", sa.Integer, nullable=False),
+    sa.Column("bucket_start", sa.Float, nullable=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("reference_revision", sa.Integer, nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("columns", sa.Text, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=True),
+    sa.PrimaryKeyConstraint("model_version_id", "bucket_seconds", "bucket_start"),
+    sqlite_with_rowid=False,
 )
 
 window_performance = sa.Table(

@@ -9,6 +9,7 @@ are cached per service and reloaded when their revision changes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,11 +38,19 @@ class VersionContext:
     schema: Schema
     reference: Any  # DatasetProfile
 
-    def profile_part(self, batch: PredictionsBatch, idx: np.ndarray | None) -> Any:
-        """Profile rows ``idx`` (or all) of ``batch`` against the reference."""
+    def profile_part(
+        self,
+        batch: PredictionsBatch,
+        idx: np.ndarray | None,
+        arrays: Mapping[str, np.ndarray] | None = None,
+    ) -> Any:
+        """Profile rows ``idx`` (or all) of ``batch`` against the reference.
+
+        ``arrays``: the batch's features as :func:`batch_arrays` converts them.
+        """
         from driftline.profile import profile
 
-        frame, schema = frame_for(batch, idx, self.schema)
+        frame, schema = frame_for(batch, idx, self.schema, arrays)
         if not schema.columns:
             return None
         return profile(frame, schema, reference=self.reference)

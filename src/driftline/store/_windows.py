@@ -9,9 +9,13 @@ key order so that concurrent transactions cannot deadlock.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
-from collections.abc import Sequence
+import zlib
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import datasketches as ds
@@ -28,10 +32,16 @@ from driftline.store.payloads import PredictionsBatch
 __all__ = [
     "LATENCY_SKETCH_K",
     "PREDICTION_COLUMN",
+    "PROFILE_COMPRESSION",
     "SCORE_COLUMN",
+    "BucketCache",
+    "BucketState",
     "add_events",
     "add_performance",
     "add_profile",
+    "as_column",
+    "batch_arrays",
+    "encode_profile",
     "frame_for",
     "infer_schema",
     "latency_sketch",
@@ -49,10 +59,35 @@ LATENCY_SKETCH_K = 200
 _PROFILED_ROLES = (ColumnRole.FEATURE, ColumnRole.SEGMENT, ColumnRole.PREDICTION, ColumnRole.SCORE)
 
 
-def _take(values: Sequence[Any], idx: np.ndarray | None) -> list[Any]:
+def _take(values: Sequence[Any], idx: np.ndarray | None) -> Any:
+    if isinstance(values, np.ndarray):
+        return values if idx is None else values[idx]
     if idx is None:
         return list(values)
     return [values[i] for i in idx.tolist()]
+
+
+def as_column(values: Sequence[Any]) -> np.ndarray:
+    """A batch column as the 1-D array :func:`driftline.schema.as_table` makes of the list.
+
+    Numbers and booleans become typed arrays, anything else an object array,
+    so profiling the array or the list gives the same profile.
+    """
+    try:
+        arr = np.asarray(values)
+    except ValueError:  # ragged nested values
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = list(values)
+        return arr
+    if arr.dtype.kind in "USV" or arr.ndim != 1:
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = list(values)
+    return arr
+
+
+def batch_arrays(batch: PredictionsBatch) -> dict[str, np.ndarray]:
+    """The features of a batch as arrays (see :func:`as_column`), converted once per batch."""
+    return {name: as_column(col) for name, col in batch.features.items()}
 
 
 def _scalar_scores(batch: PredictionsBatch) -> bool:
@@ -60,8 +95,11 @@ def _scalar_scores(batch: PredictionsBatch) -> bool:
 
 
 def frame_for(
-    batch: PredictionsBatch, idx: np.ndarray | None, schema: Schema
-) -> tuple[dict[str, list[Any]], Schema]:
+    batch: PredictionsBatch,
+    idx: np.ndarray | None,
+    schema: Schema,
+    arrays: Mapping[str, np.ndarray] | None = None,
+) -> tuple[dict[str, Any], Schema]:
     """The columns of ``batch`` (rows ``idx``, or all) that ``schema`` profiles.
 
     Returns the frame and the part of ``schema`` it covers, the same for every
@@ -69,9 +107,10 @@ def frame_for(
     columns (scalar scores, or one column per class of list scores); a column
     the batch lacks is all missing. Targets, ids and timestamps are not
     profiled here (labels join later; see the performance counts).
+    ``arrays`` holds the features already converted by :func:`batch_arrays`.
     """
     n = len(batch.ids) if idx is None else int(idx.size)
-    frame: dict[str, list[Any]] = {}
+    frame: dict[str, Any] = {}
     specs: list[ColumnSpec] = []
     score_specs = [c for c in schema.columns if c.role is ColumnRole.SCORE]
     for spec in schema.columns:
@@ -89,7 +128,9 @@ def frame_for(
                 rows = _take(batch.scores, idx)
                 frame[spec.name] = [r[j] if j < len(r) else None for r in rows]
         else:
-            col = batch.features.get(spec.name)
+            col: Any = batch.features.get(spec.name)
+            if arrays is not None and spec.name in arrays:
+                col = arrays[spec.name]
             frame[spec.name] = [None] * n if col is None else _take(col, idx)
         specs.append(spec)
     return frame, Schema(tuple(specs))
@@ -131,6 +172,82 @@ def _lock(
     return conn.execute(sa.select(table).where(*where).with_for_update()).one()
 
 
+PROFILE_COMPRESSION = 1
+"""zlib level of stored window profiles: level 1 writes 4x faster than 6 for 1.7x the size."""
+
+
+def encode_profile(prof: Any) -> bytes:
+    """Bytes of a DatasetProfile that :meth:`DatasetProfile.from_bytes` reads.
+
+    The format of :meth:`DatasetProfile.to_bytes` (``DLP1`` then zlib-compressed
+    JSON) at :data:`PROFILE_COMPRESSION`, which is fast enough to rewrite a
+    bucket's profile on every batch.
+    """
+    text = json.dumps(prof.to_dict(), separators=(",", ":"), allow_nan=False)
+    return b"DLP1" + zlib.compress(text.encode("utf-8"), PROFILE_COMPRESSION)
+
+
+@dataclass
+class BucketState:
+    """What one write left in a bucket row; kept to skip reading it back next time."""
+
+    row_id: int
+    revision: int
+    n_rows: int
+    profile: Any
+    latency: ds.kll_doubles_sketch | None
+
+
+class BucketCache:
+    """The newest committed state of recently written buckets (LRU, ``size`` entries).
+
+    A state is used only while the row's ``revision`` is still the cached one
+    (checked by the ``UPDATE ... WHERE revision = ?`` that writes it), so
+    another writer's commit or a rolled back transaction can never be merged
+    over. Callers :meth:`put` states only after their transaction committed.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._states: OrderedDict[tuple[int, int, float], BucketState] = OrderedDict()
+
+    def get(self, key: tuple[int, int, float]) -> BucketState | None:
+        """The cached state of a bucket, or ``None``."""
+        state = self._states.get(key)
+        if state is not None:
+            self._states.move_to_end(key)
+        return state
+
+    def put(self, key: tuple[int, int, float], state: BucketState) -> None:
+        """Remember a committed state."""
+        self._states[key] = state
+        self._states.move_to_end(key)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+
+def _merge_parts(stored: Any, part: Any, version_id: int, start: float) -> Any:
+    if stored is None or part is None:
+        return stored if part is None else part
+    try:
+        return stored.merge(part)
+    except IncompatibleProfilesError as exc:
+        # The reference changed within this bucket: keep the rows after the change.
+        log.warning("window %s@%s restarts its profile: %s", version_id, start, exc)
+        return part
+
+
+def _merge_latency(
+    stored: ds.kll_doubles_sketch | None, latency: ds.kll_doubles_sketch | None
+) -> ds.kll_doubles_sketch | None:
+    if stored is None:
+        return latency
+    out = ds.kll_doubles_sketch.deserialize(stored.serialize())  # never change a cached sketch
+    if latency is not None:
+        out.merge(latency)
+    return out
+
+
 def add_profile(
     conn: sa.Connection,
     *,
@@ -142,38 +259,60 @@ def add_profile(
     part: Any,
     latency: ds.kll_doubles_sketch | None,
     now: float,
-) -> None:
-    """Merge one bucket's part (a DatasetProfile or None) into its stored window profile."""
+    cached: BucketState | None = None,
+) -> BucketState:
+    """Merge one bucket's part (a DatasetProfile or None) into its stored window profile.
+
+    With ``cached`` (the bucket's state after this service's last committed
+    write) the merge skips reading and decoding the stored profile, and the
+    write is one ``UPDATE`` guarded by the cached revision; when another
+    writer got there first it falls back to locking and reading the row.
+    Returns the bucket's new state (its ``revision`` bumped by one).
+    """
     from driftline.profile import DatasetProfile
 
+    wp = t.window_profiles
+    if cached is not None:
+        merged = _merge_parts(cached.profile, part, version_id, start)
+        lat = _merge_latency(cached.latency, latency)
+        values: dict[str, Any] = {
+            "n_rows": wp.c.n_rows + n_rows,
+            "n_errors": wp.c.n_errors + n_errors,
+            "updated_at": now,
+            "revision": cached.revision + 1,
+        }
+        if part is not None:
+            values["profile"] = encode_profile(merged)
+        if latency is not None:
+            values["latency"] = lat.serialize()  # type: ignore[union-attr]
+        done = conn.execute(
+            wp.update()
+            .where(wp.c.id == cached.row_id, wp.c.revision == cached.revision)
+            .values(values)
+        ).rowcount
+        if done == 1:
+            return BucketState(
+                cached.row_id, cached.revision + 1, cached.n_rows + n_rows, merged, lat
+            )
     key = {"model_version_id": version_id, "bucket_seconds": bucket_seconds, "bucket_start": start}
     defaults = {"n_rows": 0, "n_errors": 0, "profile": None, "latency": None, "updated_at": now}
-    row = _lock(conn, t.window_profiles, key, defaults)
-    merged = part
-    if row.profile is not None and part is not None:
-        stored = DatasetProfile.from_bytes(row.profile)
-        try:
-            merged = stored.merge(part)
-        except IncompatibleProfilesError as exc:
-            # The reference changed within this bucket: keep the rows after the change.
-            log.warning("window %s@%s restarts its profile: %s", version_id, start, exc)
-    elif part is None and row.profile is not None:
-        merged = None
-    lat = latency
-    if row.latency is not None:
-        lat = ds.kll_doubles_sketch.deserialize(row.latency)
-        if latency is not None:
-            lat.merge(latency)
-    values: dict[str, Any] = {
+    row = _lock(conn, wp, key, defaults)
+    stored = None if row.profile is None else DatasetProfile.from_bytes(row.profile)
+    merged = _merge_parts(stored, part, version_id, start)
+    lat_stored = None if row.latency is None else ds.kll_doubles_sketch.deserialize(row.latency)
+    lat = _merge_latency(lat_stored, latency)
+    values = {
         "n_rows": row.n_rows + n_rows,
         "n_errors": row.n_errors + n_errors,
         "updated_at": now,
+        "revision": row.revision + 1,
     }
-    if merged is not None:
-        values["profile"] = merged.to_bytes()
-    if lat is not None:
+    if part is not None:
+        values["profile"] = encode_profile(merged)
+    if latency is not None and lat is not None:
         values["latency"] = lat.serialize()
-    conn.execute(t.window_profiles.update().where(t.window_profiles.c.id == row.id).values(values))
+    conn.execute(wp.update().where(wp.c.id == row.id).values(values))
+    return BucketState(int(row.id), int(row.revision) + 1, int(row.n_rows) + n_rows, merged, lat)
 
 
 def add_performance(

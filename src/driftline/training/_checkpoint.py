@@ -34,7 +34,7 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import numpy as np
 
-from driftline.errors import InputError, NotFoundError, StoreError
+from driftline.errors import CheckpointError, InputError, NotFoundError
 
 __all__ = [
     "CheckpointError",
@@ -48,10 +48,6 @@ MANIFEST = "manifest.json"
 _TMP_PREFIX = ".tmp-"
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _SUFFIX_RE = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
-
-
-class CheckpointError(StoreError):
-    """A checkpoint or manifest that is missing, corrupt, or points outside its root."""
 
 
 class Serializer(Protocol):

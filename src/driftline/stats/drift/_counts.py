@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special, stats
 
 from driftline.errors import InputError
 
 from ._result import DriftResult
+from ._scipy import scipy_special, scipy_stats
 from ._validation import aligned_counts, count_total, preview
 
 DEFAULT_EPS = 1e-4
@@ -111,7 +111,7 @@ def kl_from_counts(
     eps = _check_eps(eps)
     r = smooth_proportions(ref, eps)
     c = smooth_proportions(cur, eps)
-    value = float(np.sum(special.rel_entr(c, r)))
+    value = float(np.sum(scipy_special().rel_entr(c, r)))
     return DriftResult("kl", max(value, 0.0), None, count_total(ref), count_total(cur))
 
 
@@ -146,7 +146,8 @@ def jensen_shannon_from_counts(
     r = _proportions(ref)
     c = _proportions(cur)
     m = 0.5 * (r + c)
-    divergence = 0.5 * float(np.sum(special.rel_entr(r, m) + special.rel_entr(c, m)))
+    rel_entr = scipy_special().rel_entr
+    divergence = 0.5 * float(np.sum(rel_entr(r, m) + rel_entr(c, m)))
     value = math.sqrt(min(max(divergence / math.log(2.0), 0.0), 1.0))
     return DriftResult("jensen_shannon", value, None, count_total(ref), count_total(cur))
 
@@ -242,7 +243,7 @@ def chi_square_from_counts(reference_counts: ArrayLike, current_counts: ArrayLik
         return DriftResult("chi_square", 0.0, 1.0, count_total(ref), count_total(cur))
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     statistic = float(np.sum((table - expected) ** 2 / expected))
-    p_value = float(stats.chi2.sf(statistic, dof))
+    p_value = float(scipy_stats().chi2.sf(statistic, dof))
     return DriftResult("chi_square", statistic, p_value, count_total(ref), count_total(cur))
 
 
@@ -291,5 +292,5 @@ def z_test_from_counts(reference_counts: ArrayLike, current_counts: ArrayLike) -
     if variance <= 0.0:
         return DriftResult("z_test", 0.0, 1.0, count_total(ref), count_total(cur))
     z = abs(float(cur[1] / n_cur - ref[1] / n_ref)) / math.sqrt(variance)
-    p_value = float(2.0 * stats.norm.sf(z))
+    p_value = float(2.0 * scipy_stats().norm.sf(z))
     return DriftResult("z_test", z, min(p_value, 1.0), count_total(ref), count_total(cur))

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from driftline.errors import InsufficientDataError
 
+from ._anderson import anderson_ksamp_midrank
 from ._binning import DEFAULT_N_BINS, bin_counts, quantile_edges
 from ._counts import (
     BINNED_MIN_SAMPLES,
@@ -29,6 +29,7 @@ from ._counts import (
     total_variation_from_counts,
 )
 from ._result import DriftResult
+from ._scipy import scipy_stats
 from ._validation import NanPolicy, as_numeric_1d, check_enough
 from ._w1 import wasserstein1
 
@@ -38,6 +39,9 @@ WASSERSTEIN_MIN_SAMPLES = 2
 """Fewest finite values per side for ``wasserstein`` (the reference needs a spread)."""
 ANDERSON_DARLING_MIN_SAMPLES = 2
 """Fewest finite values per side for ``anderson_darling``."""
+KS_EXACT_MAX_N = 10_000
+"""Largest sample for which ``ks`` tries scipy's exact p-value (scipy's ``method="auto"`` cut-off);
+above it the asymptotic p-value is used."""
 
 
 def _pair(
@@ -77,12 +81,18 @@ def ks(reference: ArrayLike, current: ArrayLike, *, nan_policy: NanPolicy = "omi
     (0.5, 0.7714)
     """
     ref, cur = _pair(reference, current, "ks", KS_MIN_SAMPLES, nan_policy)
-    with warnings.catch_warnings():
-        # scipy falls back from the exact to the asymptotic p-value with a warning.
-        warnings.filterwarnings(
-            "ignore", message=".*[Ee]xact.*Switching to", category=RuntimeWarning
-        )
-        res = stats.ks_2samp(ref, cur, alternative="two-sided", method="auto")
+    ks_2samp = scipy_stats().ks_2samp
+    if max(ref.size, cur.size) > KS_EXACT_MAX_N:
+        # What method="auto" does for these sizes; no warning is possible, so no
+        # (thread-unsafe) warnings.catch_warnings on the large inputs run in threads.
+        res = ks_2samp(ref, cur, alternative="two-sided", method="asymp")
+    else:
+        with warnings.catch_warnings():
+            # scipy falls back from the exact to the asymptotic p-value with a warning.
+            warnings.filterwarnings(
+                "ignore", message=".*[Ee]xact.*Switching to", category=RuntimeWarning
+            )
+            res = ks_2samp(ref, cur, alternative="two-sided", method="auto")
     return DriftResult("ks", float(res.statistic), float(res.pvalue), ref.size, cur.size)
 
 
@@ -139,10 +149,11 @@ def anderson_darling(
 ) -> DriftResult:
     """k-sample Anderson-Darling test (midrank variant) for two samples.
 
-    Statistic and p-value are ``scipy.stats.anderson_ksamp([reference, current],
+    Statistic and p-value are ``scipy.scipy_stats().anderson_ksamp([reference, current],
     variant="midrank")``: the normalised statistic (can be negative) and a
     p-value interpolated from tables, **capped to [0.001, 0.25]** (a p-value of
-    0.25 means "0.25 or more"). scipy's capping warning is silenced. More
+    0.25 means "0.25 or more"); computed in numpy, without scipy's capping
+    warning. More
     sensitive to differences in the tails than ``ks``. Lower p-value means
     stronger evidence of drift; symmetric.
 
@@ -179,12 +190,8 @@ def anderson_darling(
             f"anderson_darling: needs at least 2 distinct values in reference and current "
             f"together, got 1 (all {ref.size + cur.size} values equal {low!r})"
         )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="p-value (capped|floored)", category=UserWarning)
-        res = stats.anderson_ksamp([ref, cur], variant="midrank")
-    return DriftResult(
-        "anderson_darling", float(res.statistic), float(res.pvalue), ref.size, cur.size
-    )
+    statistic, p_value = anderson_ksamp_midrank(ref, cur)  # == scipy's, without its warning
+    return DriftResult("anderson_darling", statistic, p_value, ref.size, cur.size)
 
 
 def _binned(

@@ -11,12 +11,12 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from driftline.errors import InputError
 
 from ._numerical import KS_MIN_SAMPLES, WASSERSTEIN_MIN_SAMPLES, normed_wasserstein
 from ._result import DriftResult
+from ._scipy import scipy_stats
 from ._validation import as_1d, check_enough, preview
 
 
@@ -50,7 +50,7 @@ def ks_from_cdfs(
     equals the exact two-sample statistic when the points include every
     observed value, and is a lower bound otherwise. The p-value is the
     asymptotic one of ``scipy.stats.ks_2samp(method="asymp")``:
-    ``scipy.stats.kstwo.sf(D, round(n_r n_c / (n_r + n_c)))``. Lower p-value
+    ``scipy.scipy_stats().kstwo.sf(D, round(n_r n_c / (n_r + n_c)))``. Lower p-value
     means stronger evidence of drift; symmetric.
 
     Parameters
@@ -87,7 +87,7 @@ def ks_from_cdfs(
     d = float(np.max(np.abs(ref - cur)))
     big, small = max(n_ref, n_cur), min(n_ref, n_cur)
     en = big * small / (big + small)
-    p_value = float(np.clip(stats.kstwo.sf(d, round(en)), 0.0, 1.0))
+    p_value = float(np.clip(scipy_stats().kstwo.sf(d, round(en)), 0.0, 1.0))
     return DriftResult("ks", d, p_value, n_ref, n_cur)
 
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from datasketches import kll_doubles_sketch
 from numpy.typing import ArrayLike
 
 from driftline.errors import IncompatibleProfilesError, InputError, InsufficientDataError
@@ -17,6 +16,14 @@ from driftline.stats.metrics._regression import (
     check_quantiles,
     regression_inputs,
 )
+
+
+def _kll() -> Any:
+    """``datasketches.kll_doubles_sketch``, imported on first use (not by ``import driftline.stats``)."""
+    from datasketches import kll_doubles_sketch
+
+    return kll_doubles_sketch
+
 
 _FORMAT = "driftline.regression_counts/1"
 _SUMS = ("sum_abs_error", "sum_sq_error", "sum_ape", "sum_error")
@@ -56,7 +63,7 @@ class RegressionCounts:
         self._sums = dict.fromkeys(_SUMS, 0.0)
         self._mean_true = 0.0
         self._m2_true = 0.0
-        self._sketch = kll_doubles_sketch(kll_k)
+        self._sketch = _kll()(kll_k)
 
     @property
     def n(self) -> int:
@@ -195,7 +202,7 @@ class RegressionCounts:
             out._mean_true = float(d["mean_true"])
             out._m2_true = float(d["m2_true"])
             raw = base64.b64decode(d["error_sketch"], validate=True)
-            out._sketch = kll_doubles_sketch.deserialize(raw)
+            out._sketch = _kll().deserialize(raw)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise InputError(f"d: malformed RegressionCounts state ({exc})") from exc
         if out._sketch.n != out._n:
