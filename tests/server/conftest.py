@@ -4,21 +4,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
 import httpx
 import pytest
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Any]:
-    from driftline.store import Store
-
-    s = Store.open(f"sqlite:///{tmp_path / 'server.db'}")
-    yield s
-    s.close()
 
 
 @pytest.fixture
