@@ -1,0 +1,348 @@
+"""Keras 3 integration: a callback that logs a ``model.fit`` run and guards it.
+
+:class:`DriftlineCallback` logs, per training step: ``loss`` (the batch's own loss,
+recovered from Keras' running epoch mean, see below), the other metrics as Keras
+reports them (running means over the epoch so far), ``lr``, ``step_time``
+(seconds), ``throughput`` (samples per second, when ``batch_size`` is given) and,
+on the torch backend, ``grad_norm`` (global L2 norm of the gradients of the step)
+and ``gpu_memory_allocated`` / ``gpu_memory_max_allocated`` (bytes, CUDA only).
+Every ``per_layer_every`` steps it adds ``update_ratio/<weight>`` (``||Δw|| /
+||w||`` of the step), ``update_ratio`` (global) and, on the torch backend,
+``grad_norm/<weight>``. Per epoch it logs ``epoch``, ``epoch/<metric>`` (the
+epoch means) and the validation metrics (``val_loss``, ``val_<metric>``) under
+their Keras names. ``config`` goes to ``run.log_summary(config=...)`` when training
+starts.
+
+Keras 3 reports the loss of a step as the running mean of the epoch; the callback
+turns it back into the batch's loss (``(i + 1) * m_i - i * m_{i-1}``), which is
+exact when the batches of an epoch have the same size (the last, smaller batch of
+an epoch gets an approximate value).
+
+Keras converts a step's logs to Python numbers before it calls a callback (one
+host-device synchronisation per step, Keras' own); the callback reads the
+gradient norms at that point, so a detection is never late. The guard
+(:class:`driftline.training.Guard`) sees every step and every epoch's
+validation metrics; its actions work through Keras: ``stop`` sets
+``model.stop_training``, ``lower_lr`` assigns the optimizer's learning rate (a
+fixed rate, not a schedule), and ``restore`` loads the weights and optimizer
+variables of the last checkpoint written before the detection (keeping the
+current learning rate) and resets the model's metric trackers, so the epoch's
+running means do not carry a NaN on. Checkpoints are written with
+:class:`KerasSerializer` (``.npz`` of arrays: no pickle, no code).
+
+Keras picks its backend when it is first imported: set ``KERAS_BACKEND=torch`` in
+the environment (or ``"backend": "torch"`` in ``~/.keras/keras.json``) before
+anything imports keras to get gradient norms. The callback works on any backend;
+without torch it logs no gradient norms. keras is imported when this module is;
+the rest of driftline never imports it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import numpy as np
+
+from driftline.errors import InputError
+from driftline.training import CheckpointInfo, CheckpointManager, Guard, NpzSerializer, Verdict
+
+__all__ = ["DriftlineCallback", "KerasSerializer"]
+
+_EPS = 1e-12
+"""Floor of a weight norm in an update ratio, so a zero weight does not divide by zero."""
+
+
+class KerasSerializer(NpzSerializer):
+    """Keras model and optimizer state as an ``.npz`` of arrays (never pickle).
+
+    The state is the mapping :meth:`DriftlineCallback.state_dict` builds:
+    ``weights/00000``..., ``optimizer/00000``... and ``step``.
+
+    Example
+    -------
+    >>> import io, numpy as np
+    >>> buf = io.BytesIO()
+    >>> KerasSerializer().dump({"weights/00000": np.ones(2), "step": np.array(3)}, buf)
+    >>> _ = buf.seek(0)
+    >>> int(KerasSerializer().load(buf)["step"])
+    3
+    """
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float(_numpy(value).reshape(-1)[0])
+
+
+def _numpy(variable: Any) -> np.ndarray:
+    value = variable.value if isinstance(variable, keras.Variable) else variable
+    detach = getattr(value, "detach", None)  # a torch tensor: skip numpy's __array__ protocol
+    if callable(detach):
+        return np.array(detach().cpu().numpy(), copy=True)
+    return np.array(keras.ops.convert_to_numpy(value), copy=True)
+
+
+class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-ignore]
+    """Log a Keras 3 ``fit`` to a driftline run and let a guard act on it.
+
+    Parameters
+    ----------
+    run
+        A :class:`driftline.client.Run` (or anything with ``log``; ``log_summary``
+        is used for ``config`` when present); ``None`` logs nothing.
+    guard
+        Detectors and actions (:class:`driftline.training.Guard`); its events go to
+        the guard's own ``run``.
+    checkpoints
+        A :class:`~driftline.training.CheckpointManager` with a
+        :class:`KerasSerializer`: periodic saves every ``checkpoints.every`` steps,
+        on-improvement saves at the end of an epoch, the source of ``restore``.
+    batch_size
+        Samples per step, for ``throughput`` (Keras does not tell callbacks).
+    log_every
+        Log every ``log_every``-th step (default 1); the guard sees every step.
+    per_layer_every
+        Steps between per-layer norms and update ratios (default 100; ``None``
+        turns them off). On those steps the weights are copied to the host once.
+    config
+        The run's configuration (hyper-parameters), logged when training starts.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from driftline.training import Guard, NonFinite, Rule
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    >>> x = np.ones((8, 3), "float32"); x[5] = np.nan
+    >>> cb = DriftlineCallback(None, guard=Guard([Rule(NonFinite(), "stop")]))
+    >>> _ = model.fit(x, np.ones((8, 1)), batch_size=2, epochs=3, shuffle=False,
+    ...               callbacks=[cb], verbose=0)
+    >>> cb.global_step, cb.guard.stopped
+    (3, True)
+    """
+
+    def __init__(
+        self,
+        run: Any,
+        *,
+        guard: Guard | None = None,
+        checkpoints: CheckpointManager | None = None,
+        batch_size: int | None = None,
+        log_every: int = 1,
+        per_layer_every: int | None = 100,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if type(log_every) is not int or log_every < 1:
+            raise InputError(f"log_every: expected a positive int, got {log_every!r}")
+        if per_layer_every is not None and (
+            type(per_layer_every) is not int or per_layer_every < 1
+        ):
+            raise InputError(
+                f"per_layer_every: expected a positive int or None, got {per_layer_every!r}"
+            )
+        if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
+            raise InputError(f"batch_size: expected a positive int or None, got {batch_size!r}")
+        if guard is not None and not isinstance(guard, Guard):
+            raise InputError(f"guard: expected a driftline.training.Guard, got {type(guard)}")
+        if config is not None and not isinstance(config, Mapping):
+            raise InputError(f"config: expected a mapping, got {type(config).__name__}")
+        self.run = run
+        self.guard = guard
+        self.checkpoints = checkpoints
+        self.batch_size = batch_size
+        self.log_every = log_every
+        self.per_layer_every = per_layer_every
+        self.config = dict(config or {})
+        self.global_step = 0
+        """Training steps seen over the whole ``fit``; it keeps counting after a restore."""
+        self.restored: list[CheckpointInfo] = []
+        """Checkpoints the guard restored, in order."""
+        self._torch = keras.backend.backend() == "torch"
+        self._prev_mean: float | None = None
+        self._seen = 0
+        self._start = time.perf_counter()
+        self._before: list[np.ndarray] | None = None
+
+    # ------------------------------------------------------------ Keras hooks
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        params = {k: v for k, v in (self.params or {}).items() if k in ("epochs", "steps")}
+        config = {"optimizer": type(self.model.optimizer).__name__, **params, **self.config}
+        log_summary = getattr(self.run, "log_summary", None)
+        if callable(log_summary):
+            log_summary(config=config)
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self._prev_mean, self._seen = None, 0
+
+    def on_train_batch_begin(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self._start = time.perf_counter()
+        if self._layer_step():
+            self._before = [_numpy(v) for v in self.model.trainable_weights]
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        step_time = time.perf_counter() - self._start
+        step = self.global_step
+        self.global_step += 1
+        values = {str(k): _float(v) for k, v in (logs or {}).items()}
+        metrics: dict[str, float] = {k: v for k, v in values.items() if k != "loss"}
+        if "loss" in values:
+            mean = values["loss"]
+            prev = self._prev_mean
+            metrics["loss"] = mean if prev is None else (self._seen + 1) * mean - self._seen * prev
+            self._prev_mean, self._seen = mean, self._seen + 1
+        metrics["lr"] = self._lr()
+        metrics["step_time"] = step_time
+        if self.batch_size is not None and step_time > 0:
+            metrics["throughput"] = self.batch_size / step_time
+        layers: dict[str, float] = {}
+        if self._torch:
+            gnorm, per_layer = self._grad_norms(per_layer=self._before is not None)
+            if gnorm is not None:
+                metrics["grad_norm"] = gnorm
+            layers.update(per_layer)
+        if self._before is not None:
+            layers.update(self._update_ratios(self._before))
+            self._before = None
+        if self.run is not None and step % self.log_every == 0:
+            self.run.log({**metrics, **self._gpu_memory(), **layers}, step=step)
+        verdict = self._check(step, metrics)
+        cm = self.checkpoints
+        if (
+            verdict is None
+            and cm is not None
+            and not self.model.stop_training
+            and cm.should_save(self.global_step) == "periodic"
+        ):
+            cm.save(self.global_step, self.state_dict(), reason="periodic")
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        values = {str(k): _float(v) for k, v in (logs or {}).items()}
+        val = {k: v for k, v in values.items() if k.startswith("val_")}
+        step = max(self.global_step - 1, 0)
+        if self.run is not None:
+            train = {f"epoch/{k}": v for k, v in values.items() if not k.startswith("val_")}
+            self.run.log({"epoch": float(epoch), **train, **val}, step=step)
+        verdict = self._check(step, val) if val else None
+        cm = self.checkpoints
+        if verdict is None and cm is not None and not self.model.stop_training:
+            cm.maybe_save(self.global_step, self.state_dict, val)
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Weights, optimizer variables and the step, as arrays: what a checkpoint holds."""
+        state = {f"weights/{i:05d}": _numpy(w) for i, w in enumerate(self.model.weights)}
+        for i, v in enumerate(self.model.optimizer.variables):
+            state[f"optimizer/{i:05d}"] = _numpy(v)
+        state["step"] = np.asarray(self.global_step, dtype=np.int64)
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Load a checkpoint's weights and optimizer variables, keeping the learning rate.
+
+        The learning rate stays as it is now, so a restore does not undo a reduction
+        the guard made since the checkpoint. The model's metric trackers are reset.
+        """
+        weights = [np.asarray(state[k]) for k in sorted(state) if k.startswith("weights/")]
+        n_weights = len(self.model.weights)
+        if len(weights) != n_weights:
+            raise InputError(
+                f"state: expected {n_weights} weight arrays for this model, got {len(weights)}"
+            )
+        lr = self._lr()
+        self.model.set_weights(weights)
+        opt_vars = self.model.optimizer.variables
+        saved = [np.asarray(state[k]) for k in sorted(state) if k.startswith("optimizer/")]
+        if len(saved) == len(opt_vars):
+            for var, value in zip(opt_vars, saved, strict=True):
+                var.assign(value)
+        self._set_lr(lr)
+        for m in self.model.metrics:
+            m.reset_state()
+        self._prev_mean, self._seen, self._before = None, 0, None
+
+    # ------------------------------------------------------------ internals
+    def _layer_step(self) -> bool:
+        return self.per_layer_every is not None and self.global_step % self.per_layer_every == 0
+
+    def _check(self, step: int, metrics: Mapping[str, float]) -> Verdict | None:
+        if self.guard is None or self.guard.stopped:
+            return None
+        verdict = self.guard.check(step, metrics)
+        if verdict is None or not (verdict.stop or verdict.restore or verdict.lower_lr):
+            return None
+        result = self.guard.act(
+            verdict, checkpoints=self.checkpoints, load=self.load_state_dict, scale_lr=self._scale
+        )
+        if result.restored is not None:
+            self.restored.append(result.restored)
+        if result.stop:
+            self.model.stop_training = True
+        return verdict
+
+    def _lr(self) -> float:
+        try:
+            return _float(self.model.optimizer.learning_rate)
+        except (AttributeError, TypeError, ValueError, IndexError):
+            return math.nan
+
+    def _set_lr(self, value: float) -> bool:
+        var = self.model.optimizer.learning_rate  # a Variable, or a tensor from a schedule
+        if not math.isfinite(value) or not isinstance(var, keras.Variable):
+            return False  # a schedule: the rate cannot be assigned
+        var.assign(value)
+        return True
+
+    def _scale(self, factor: float) -> list[float]:
+        lr = self._lr() * factor
+        return [lr] if self._set_lr(lr) else []
+
+    def _grad_norms(self, *, per_layer: bool) -> tuple[float | None, dict[str, float]]:
+        import torch  # the torch backend is loaded, so this costs nothing
+
+        named = [
+            (v.path, g)
+            for v in self.model.trainable_weights
+            if (g := getattr(v.value, "grad", None)) is not None
+        ]
+        if not named:
+            return None, {}
+        with torch.no_grad():
+            norms = torch.stack([torch.linalg.vector_norm(g.float()) for _, g in named])
+            total = float(torch.linalg.vector_norm(norms))
+            layers = (
+                dict(zip([f"grad_norm/{n}" for n, _ in named], norms.cpu().tolist(), strict=True))
+                if per_layer
+                else {}
+            )
+        return total, layers
+
+    def _update_ratios(self, before: list[np.ndarray]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        upd_sq = w_sq = 0.0
+        for v, b in zip(self.model.trainable_weights, before, strict=True):
+            w = _numpy(v).astype(np.float64)
+            du = float(np.linalg.norm(w - b))
+            wn = float(np.linalg.norm(w))
+            out[f"update_ratio/{v.path}"] = du / max(wn, _EPS)
+            upd_sq, w_sq = upd_sq + du * du, w_sq + wn * wn
+        out["update_ratio"] = math.sqrt(upd_sq) / max(math.sqrt(w_sq), _EPS)
+        return out
+
+    def _gpu_memory(self) -> dict[str, float]:
+        if not self._torch:
+            return {}
+        import torch
+
+        if not torch.cuda.is_available():
+            return {}
+        return {
+            "gpu_memory_allocated": float(torch.cuda.memory_allocated()),
+            "gpu_memory_max_allocated": float(torch.cuda.max_memory_allocated()),
+        }
