@@ -43,6 +43,12 @@ PROJECT_ENV_TOOLS = ("driftline", "numpy")
 DEFAULT_TIMEOUT_S = 900.0
 #: Default bound on a child's resident memory in GiB; the child is killed above it.
 DEFAULT_MAX_MEMORY_GB = 16.0
+#: The peers' documented switches for their usage telemetry (no network calls while timed).
+NO_TELEMETRY = {
+    "NML_DISABLE_USAGE_LOGGING": "1",
+    "WHYLOGS_NO_ANALYTICS": "True",
+    "DO_NOT_TRACK": "1",
+}
 #: How often the driver samples the child's resident memory, in seconds.
 POLL_S = 0.25
 
@@ -103,7 +109,12 @@ def python_for(tool: str, args: argparse.Namespace) -> Path:
 
 
 def run_child(
-    tool: str, ref: Path, cur: Path, args: argparse.Namespace, timeout_s: float
+    tool: str,
+    ref: Path,
+    cur: Path,
+    args: argparse.Namespace,
+    timeout_s: float,
+    budget_left_s: float | None = None,
 ) -> dict[str, Any]:
     """Run one tool on one size in its own process; never raises for a tool failure."""
     py = python_for(tool, args)
@@ -129,7 +140,7 @@ def run_child(
         ]
         if tool == "driftline" and args.html_dir:
             cmd += ["--html-dir", str(args.html_dir)]
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore", **NO_TELEMETRY)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=tmp)
         max_seen = 0.0
@@ -140,6 +151,8 @@ def run_child(
             max_seen = max(max_seen, rss)
             if elapsed > timeout_s:
                 killed = "timeout"
+            elif budget_left_s is not None and elapsed > budget_left_s:
+                killed = "budget"
             elif rss > args.max_memory_gb * 1024:
                 killed = "memory"
             if killed:
@@ -153,6 +166,14 @@ def run_child(
                 "tool": tool,
                 "status": "timeout",
                 "error": f"did not finish within the {timeout_s:.0f} s bound",
+                "wall_s": wall,
+                "max_rss_seen_mb": max_seen,
+            }
+        if killed == "budget":
+            return {
+                "tool": tool,
+                "status": "budget",
+                "error": f"stopped after {wall:.0f} s: the run's wall-time budget ran out",
                 "wall_s": wall,
                 "max_rss_seen_mb": max_seen,
             }
@@ -206,7 +227,7 @@ def skip_reason(
     prev_rows = smaller[-1]
     prev = done[prev_rows][tool]
     status = prev.get("status")
-    if status in ("timeout", "memory"):
+    if status in ("timeout", "memory", "budget"):
         return f"not run: exceeded the {status} bound at {prev_rows:,} rows"
     if status == "skipped":
         return f"not run: {prev.get('error', 'skipped')} (at a smaller size)"
@@ -377,10 +398,12 @@ def main(argv: list[str] | None = None) -> int:
             if reason:
                 log(f"  {tool}: {reason}")
                 done[rows][tool] = {"tool": tool, "status": "skipped", "error": reason}
+                write_results(results, args.out)
                 continue
             load = os.getloadavg()
             log(f"  {tool}: start (bound {args.timeout:.0f} s, load average {load[0]:.1f})")
-            r = run_child(tool, ref, cur, args, args.timeout)
+            left = None if args.budget is None else args.budget - (time.perf_counter() - t_start)
+            r = run_child(tool, ref, cur, args, args.timeout, left)
             r["loadavg_1m_at_start"] = load[0]
             r["loadavg_1m_at_end"] = os.getloadavg()[0]
             score_flags(r)

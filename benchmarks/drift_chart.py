@@ -49,8 +49,13 @@ def draw(results: dict[str, Any], out: Path) -> None:
                 ax.text(x, v * 1.08, f"{v:.3g}", ha="center", va="bottom", fontsize=7)
             else:
                 status = r.get("status")
-                label = {"timeout": "> bound", "error": "failed"}.get(str(status), "not run")
-                ax.bar(x, bound, width, color="none", edgecolor=COLORS[tool], hatch="//")
+                label = {
+                    "timeout": "> bound",
+                    "budget": "stopped",
+                    "memory": "> memory",
+                    "error": "failed",
+                }.get(str(status), "not run")
+                ax.bar(x, bound, width, facecolor="none", edgecolor=COLORS[tool], hatch="//")
                 ax.text(x, bound * 1.08, label, ha="center", va="bottom", fontsize=7, rotation=90)
     handles = [Patch(color=COLORS[t], label=LABELS.get(t, t)) for t in tools]
     ax.set_yscale("log")
