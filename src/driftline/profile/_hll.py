@@ -19,18 +19,34 @@ Values that are dropped could not have changed any register, so the resulting
 sketch, including its HIP estimate, is byte-for-byte the one that feeding every
 value gives (the tests check exactly that). About 30 ms instead of 120 ms per
 million values; the batch of values fed shrinks to about ``k * ln(n / k)``.
+
+Profiles use :func:`hll_of_floats`, which goes one step further: once the
+sketch is in HLL mode it sets the registers of the remaining values in numpy
+and writes them into the sketch's serialised image, marked "out of order" (as
+a union result is), so its estimate no longer depends on the feeding order.
+For a 10k-row column that is 0.2 ms instead of 0.7 ms.
 """
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 
 import datasketches as ds
 import numpy as np
 
-__all__ = ["feed_floats", "hll_coupons"]
+__all__ = ["feed_floats", "hll_coupons", "hll_of_floats"]
 
 _SEED = 9001  # DataSketches' DEFAULT_SEED
+# The updatable HLL_8 image in HLL mode (datasketches-cpp ``HllArray``): an 8-byte
+# preamble (preamble ints 10, serial version 1, family 7, lg_k, lg_arr, flags,
+# cur_min, mode byte), then hip accumulator, kxq0, kxq1 (doubles), the number
+# of registers at cur_min and the aux count (int32), then one byte per register.
+_HLL8_HEADER = 40
+_HLL8_MODE = 0x0A  # target HLL_8 (2 << 2) | current mode HLL (2)
+_OUT_OF_ORDER = 16
+UNORDERED_MIN_VALUES = 1024
+"""Values left after promotion to HLL mode from which :func:`hll_of_floats` sets registers in numpy."""
 _C1 = np.uint64(0x87C37B91114253D5)
 _C2 = np.uint64(0x4CF5AD432745937F)
 _F1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -130,3 +146,60 @@ def feed_floats(sketch: ds.hll_sketch, values: np.ndarray) -> None:
     if rest.size:
         slot, value = hll_coupons(rest, lg_k)
         _feed(sketch, rest[_running_maxima(slot, value)])
+
+
+def hll_of_floats(values: np.ndarray, lg_k: int) -> ds.hll_sketch:
+    """An HLL_8 sketch of ``values`` (finite float64), built mostly in numpy.
+
+    Values are fed one by one until the sketch reaches HLL mode, as
+    :func:`feed_floats` does (so small and repetitive columns give exactly
+    the sketch that feeding every value gives). When at least
+    :data:`UNORDERED_MIN_VALUES` values remain, their registers are then set
+    in numpy and the sketch is marked out of order, like a union result: its
+    registers are those that feeding every value gives, and its estimate is
+    the composite one (relative standard error about ``1.04 / sqrt(2**lg_k)``)
+    instead of the order-dependent HIP estimate. Otherwise the rest is fed
+    one by one too.
+
+    Examples
+    --------
+    >>> import datasketches as ds, numpy as np
+    >>> x = np.random.default_rng(0).normal(size=20_000)
+    >>> fast, exact = hll_of_floats(x, 10), ds.hll_sketch(10)
+    >>> feed_floats(exact, x)
+    >>> abs(fast.get_estimate() / 20_000 - 1) < 0.1
+    True
+    >>> u = ds.hll_union(10)
+    >>> u.update(exact)
+    >>> u.update(fast)  # the same registers: the union changes nothing
+    >>> round(u.get_result().get_estimate()) == round(fast.get_estimate())
+    True
+    """
+    values = np.asarray(values, dtype=np.float64) + 0.0  # -0.0 -> 0.0, as the library does
+    sketch = ds.hll_sketch(lg_k, ds.HLL_8)
+    chunk = max(64, 1 << max(lg_k - 3, 0))  # about the set size at which HLL mode starts
+    _feed(sketch, values[:chunk])  # a new sketch is never in HLL mode: no check first
+    start = chunk
+    while start < values.size and not _in_hll_mode(sketch):
+        _feed(sketch, values[start : start + chunk])
+        start += chunk
+    rest = values[start:]
+    if rest.size < UNORDERED_MIN_VALUES:
+        _feed(sketch, rest)
+        return sketch
+    image = bytearray(sketch.serialize_updatable())
+    k = 1 << lg_k
+    if image[7] != _HLL8_MODE or len(image) != _HLL8_HEADER + k:  # pragma: no cover - layout
+        feed_floats(sketch, rest)
+        return sketch
+    registers = np.frombuffer(image, dtype=np.uint8, count=k, offset=_HLL8_HEADER).copy()
+    slot, value = hll_coupons(rest, lg_k)
+    np.maximum.at(registers, slot, value.astype(np.uint8))
+    inverse = np.ldexp(1.0, -registers.astype(np.int64))
+    low = registers < 32
+    image[5] |= _OUT_OF_ORDER
+    image[16:24] = struct.pack("<d", float(inverse[low].sum()))  # kxq0
+    image[24:32] = struct.pack("<d", float(inverse[~low].sum()))  # kxq1
+    image[32:36] = int(np.count_nonzero(registers == 0)).to_bytes(4, "little")
+    image[_HLL8_HEADER:] = registers.tobytes()
+    return ds.hll_sketch.deserialize(bytes(image))

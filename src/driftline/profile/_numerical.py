@@ -20,7 +20,7 @@ from driftline.profile._codec import (
     field,
 )
 from driftline.profile._config import ProfileConfig
-from driftline.profile._hll import feed_floats
+from driftline.profile._hll import hll_of_floats
 from driftline.stats.drift import bin_counts, quantile_edges
 
 __all__ = ["NumericalProfile", "hll_union", "to_float_values"]
@@ -34,20 +34,31 @@ def hll_union(a: ds.hll_sketch, b: ds.hll_sketch) -> ds.hll_sketch:
     return union.get_result()
 
 
-def _feed_hll(sketch: ds.hll_sketch, finite: np.ndarray, cfg: ProfileConfig) -> None:
-    """Feed finite float64 values to ``sketch`` (same state as feeding each value).
+DEDUP_PRECHECK = 1024
+"""Rows of a numerical column checked first for repeats before the full ``dedup_sample``."""
+
+
+def _hll_of(finite: np.ndarray, cfg: ProfileConfig) -> ds.hll_sketch:
+    """The distinct-count sketch of finite float64 values.
 
     HLL ignores repeated values, so when a sample of ``cfg.dedup_sample`` rows
     shows at most ``cfg.dedup_ratio`` distinct values the unique values are fed
-    instead; then :func:`~driftline.profile._hll.feed_floats` skips, exactly,
-    the values that cannot change the sketch.
+    instead (the sample is only checked when its first :data:`DEDUP_PRECHECK`
+    rows already are that repetitive). The sketch is built by
+    :func:`~driftline.profile._hll.hll_of_floats`: exact feeding while it is
+    small, registers set in numpy once it is in HLL mode (then its estimate is
+    the composite one, as after any merge).
     """
     if finite.size == 0:
-        return
-    sample = finite[: cfg.dedup_sample]
-    if np.unique(sample).size <= cfg.dedup_ratio * sample.size:
-        finite = np.unique(finite + 0.0)
-    feed_floats(sketch, finite)
+        return ds.hll_sketch(cfg.hll_lg_k)
+    # A short prefix first: when it is mostly distinct (the usual continuous
+    # column) the full sample's sort is skipped; it cost as much as the sketch.
+    head = finite[: min(cfg.dedup_sample, DEDUP_PRECHECK)]
+    if np.unique(head).size <= cfg.dedup_ratio * head.size:
+        sample = finite[: cfg.dedup_sample]
+        if sample.size == head.size or np.unique(sample).size <= cfg.dedup_ratio * sample.size:
+            finite = np.unique(finite + 0.0)
+    return hll_of_floats(finite, cfg.hll_lg_k)
 
 
 def to_float_values(values: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -191,13 +202,11 @@ class NumericalProfile:
             n_neg_inf = int(np.count_nonzero(arr == -np.inf))
         del finite_mask
         kll = ds.kll_doubles_sketch(cfg.kll_k)
-        hll = ds.hll_sketch(cfg.hll_lg_k)
+        hll = _hll_of(finite, cfg) if distinct else ds.hll_sketch(cfg.hll_lg_k)
         if finite.size:
             # the binding takes only writable, contiguous float64 arrays
             ok = finite.flags.writeable and finite.flags.c_contiguous
             kll.update(finite if ok else np.array(finite, dtype=np.float64))
-            if distinct:
-                _feed_hll(hll, finite, cfg)
             total = float(finite.sum())
             mean = total / finite.size
             centred = finite - mean

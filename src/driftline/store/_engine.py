@@ -1,7 +1,8 @@
 """The :class:`Store`: one database, its engine and its transactions.
 
 SQLite (the default) runs in WAL mode with ``synchronous=NORMAL`` (an
-acknowledged write survives a crash of the server process), a busy timeout and
+acknowledged write survives a crash of the server process), checkpoints the
+WAL every :data:`SQLITE_WAL_AUTOCHECKPOINT_PAGES` pages, a busy timeout and
 foreign keys on; write transactions start with ``BEGIN IMMEDIATE`` so that
 writers queue instead of failing on a lock upgrade. PostgreSQL URLs
 (``postgresql://``) use the psycopg 3 driver.
@@ -24,10 +25,24 @@ from driftline.errors import ConfigError, StoreError
 from driftline.store import _migrate
 from driftline.store._sql import dumps
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_S", "Store", "normalise_url"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_S",
+    "SQLITE_WAL_AUTOCHECKPOINT_PAGES",
+    "Store",
+    "normalise_url",
+]
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long a SQLite writer waits for the lock before failing, in seconds."""
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
+"""WAL pages (4 KiB) after which a commit checkpoints the WAL into the database.
+
+SQLite's default of 1000 pages checkpoints (and syncs the database file) after
+every second or third 10k-row batch (a 10k-row batch with its feature chunk
+writes about 1000 pages); 10000 pages (about 40 MiB of WAL) cut the commit
+time of such a batch from about 15 ms to 4-9 ms. Durability does not change: a
+committed transaction is in the WAL either way.
+"""
 
 _READ_OPTION = "driftline_read_only"
 
@@ -72,6 +87,8 @@ def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
         if not in_memory:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        if not in_memory:
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(SQLITE_WAL_AUTOCHECKPOINT_PAGES)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cur.close()

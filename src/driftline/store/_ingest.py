@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from driftline.errors import InputError
 from driftline.store import _schema as t
-from driftline.store._bulk import encode_columns, insert_predictions, json_texts
+from driftline.store._bulk import encode_columns, insert_predictions, json_texts, paused_gc
 from driftline.store._engine import Store
 from driftline.store._joins import join_pending, store_events, store_labels
 from driftline.store._retention import RetentionPolicy, prune_model_rows, prune_version_rows
@@ -298,21 +298,24 @@ class IngestService:
                 .returning(fc.c.id)
             ).scalar_one()
         none = [None] * n  # one list: zip may read it in several columns
-        rows = list(
-            zip(
-                itertools.repeat(model_id, n),
-                itertools.repeat(version_id, n),
-                batch.ids,
-                batch.timestamps,
-                json_texts(batch.predictions),
-                json_texts(batch.scores) if batch.scores is not None else none,
-                batch.latency_ms if batch.latency_ms is not None else none,
-                batch.errors if batch.errors is not None else none,
-                itertools.repeat(chunk_id, n),
-                range(n) if chunk_id is not None else none,
-                strict=False,  # the repeats are exactly n long
+        outputs = json_texts(batch.predictions)
+        scores = json_texts(batch.scores) if batch.scores is not None else none
+        with paused_gc():
+            rows = list(
+                zip(
+                    itertools.repeat(model_id, n),
+                    itertools.repeat(version_id, n),
+                    batch.ids,
+                    batch.timestamps,
+                    outputs,
+                    scores,
+                    batch.latency_ms if batch.latency_ms is not None else none,
+                    batch.errors if batch.errors is not None else none,
+                    itertools.repeat(chunk_id, n),
+                    range(n) if chunk_id is not None else none,
+                    strict=False,  # the repeats are exactly n long
+                )
             )
-        )
         insert_predictions(conn, rows)
 
     def _window_parts(

@@ -60,7 +60,11 @@ def install(batch_id: str, marker_dir: Path) -> None:
 
     def on_commit(conn: Any) -> None:
         frozen_batch = getattr(current, "batch_id", None)
-        if frozen_batch is not None and armed.is_set() and taken.acquire(blocking=False):
+        # A client that timed out on the frozen batch may retry it meanwhile; that retry is a
+        # duplicate, not the "other" batch this second freeze is about.
+        if frozen_batch in (None, batch_id):
+            return
+        if armed.is_set() and taken.acquire(blocking=False):
             freeze("before_commit", frozen_batch)
 
     IngestService.ingest = ingest  # type: ignore[method-assign]
