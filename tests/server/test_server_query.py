@@ -87,6 +87,16 @@ def test_drift_series(client: Client, rng: np.random.Generator) -> None:
     # the first window is the reference's own batch; the second is shifted by 3 sd
     assert col["statistic"][1] > 0.5 > col["statistic"][0]
     assert client.get("/api/v1/projects/shop/models/nope/drift").status_code == 404
+    prev = client.get(
+        "/api/v1/projects/shop/models/ranker/drift",
+        params={"start": T0, "end": T0 + 86400, "baseline": "previous"},
+    ).json()["columns"][ODD]
+    assert prev["status"] == ["absent", "computed"]  # the first window has no previous one
+    assert prev["statistic"][1] == col["statistic"][1]  # here the previous window is the reference
+    bad_base = client.get(
+        "/api/v1/projects/shop/models/ranker/drift", params={"baseline": "yesterday"}
+    )
+    assert bad_base.status_code == 422 and "baseline" in bad_base.json()["message"]
     bad = client.get("/api/v1/projects/shop/models/ranker/drift", params={"window_seconds": 0})
     assert bad.status_code == 422 and "window_seconds" in bad.json()["message"]
 

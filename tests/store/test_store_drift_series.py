@@ -347,3 +347,28 @@ def test_migrating_a_0001_database_keeps_its_windows(tmp_path: Path) -> None:
         series = QueryService(store).drift_series("shop", "ranker")
         assert_matches(series, T0, ref, cur)
         assert drift_rows(store) == {T0: (0, 1)}
+
+
+def test_previous_window_baseline(store: Store, rng: np.random.Generator) -> None:
+    svc = IngestService(store, clock=lambda: T0)
+    upload(svc, rng)
+    svc.ingest(make_batch(rng, 3000, T0))  # like the reference
+    svc.ingest(make_batch(rng, 3000, T0 + HOUR, shift=15.0))  # the drift starts
+    svc.ingest(make_batch(rng, 3000, T0 + 2 * HOUR, shift=15.0))  # and stays
+    q = QueryService(store)
+    vs_ref = q.drift_series("shop", "ranker", window_seconds=HOUR)
+    vs_prev = q.drift_series("shop", "ranker", window_seconds=HOUR, baseline="previous")
+    assert vs_prev.starts.tolist() == vs_ref.starts.tolist() == [T0, T0 + HOUR, T0 + 2 * HOUR]
+    j = vs_prev.columns.index("age")
+    assert [STATUSES[s] for s in vs_prev.status[:, j]] == ["absent", "computed", "computed"]
+    assert vs_prev.reasons[(T0, "age")] == "the first window has no previous window"
+    profiles = bucket_profiles(store)
+    expected = profile_drift(profiles[T0], profiles[T0 + HOUR])
+    assert vs_prev.statistic[1, j] == pytest.approx(
+        expected.statistic[expected.columns.index("age")]
+    )
+    # against the reference the third window still drifts; against the second it does not
+    jr = vs_ref.columns.index("age")
+    assert vs_ref.statistic[2, jr] > 0.3 and vs_prev.statistic[2, j] < vs_ref.statistic[2, jr] / 4
+    with pytest.raises(ValueError, match="baseline"):
+        q.drift_series("shop", "ranker", baseline="yesterday")

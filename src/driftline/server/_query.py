@@ -93,8 +93,11 @@ def drift_series(
         None, allow_inf_nan=False, description="Window end, epoch seconds (exclusive)."
     ),
     window_seconds: int = Query(3600, gt=0, le=MAX_WINDOW_SECONDS, description="Window length."),
+    baseline: Literal["reference", "previous"] = Query(
+        "reference", description="Compare each window with the reference or the previous window."
+    ),
 ) -> Any:
-    """Drift of every column in every window against the version's reference.
+    """Drift of every column in every window against the reference or the previous window.
 
     Computed once per window when it changes and stored, so a year of hourly windows is one
     indexed read. Statistics only (method, statistic, p-value, sample sizes, status and reason);
@@ -102,7 +105,13 @@ def drift_series(
     """
     require(request, project, "viewer")
     series = context(request).query.drift_series(
-        project, model, version=version, start=start, end=end, window_seconds=window_seconds
+        project,
+        model,
+        version=version,
+        start=start,
+        end=end,
+        window_seconds=window_seconds,
+        baseline=baseline,
     )
     return series.to_dict()
 

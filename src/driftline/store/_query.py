@@ -11,7 +11,11 @@ import sqlalchemy as sa
 from driftline.errors import InputError, NotFoundError
 from driftline.store import _schema as t
 from driftline.store._bulk import decode_columns
-from driftline.store._drift_series import DriftSeries, read_drift_series
+from driftline.store._drift_series import (
+    DriftSeries,
+    read_drift_series,
+    read_drift_vs_previous,
+)
 from driftline.store._engine import Store
 from driftline.store._ingest import DEFAULT_BUCKET_SECONDS
 from driftline.store._query_runs import RunQueries
@@ -308,8 +312,13 @@ class QueryService(RunQueries):
         start: float | None = None,
         end: float | None = None,
         window_seconds: int = 3600,
+        *,
+        baseline: str = "reference",
     ) -> DriftSeries:
         """Per-column drift of consecutive windows against the reference, from stored results.
+
+        ``baseline="previous"`` compares each window with the window before it instead
+        (computed on query from the bucket profiles, not stored).
 
         The statistic is :data:`~driftline.store._window_drift.WINDOW_DRIFT_METHOD`
         (Jensen-Shannon distance from the profiles' histograms and category
@@ -321,9 +330,12 @@ class QueryService(RunQueries):
         each window takes the newest version with a profile there.
         """
         self._check_window(window_seconds)
+        if baseline not in ("reference", "previous"):
+            raise InputError(f"baseline: expected 'reference' or 'previous', got {baseline!r}")
         with self.store.read() as conn:
             _, ids = self._version_ids(conn, project, model, version)
-        return read_drift_series(
+        reader = read_drift_series if baseline == "reference" else read_drift_vs_previous
+        return reader(
             self.store, version_ids=ids, bucket_seconds=self.bucket_seconds,
             window_seconds=window_seconds, start=start, end=end, method=WINDOW_DRIFT_METHOD,
         )  # fmt: skip
