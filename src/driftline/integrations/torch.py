@@ -110,6 +110,7 @@ class TorchWatcher:
         checkpoints: CheckpointManager | None = None,
         sync_every: int = 20,
         batch_size: int | None = None,
+        gradient_hook: bool = True,
     ) -> None:
         if not isinstance(model, torch.nn.Module):
             raise InputError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -150,16 +151,24 @@ class TorchWatcher:
         self._pending: list[tuple[int, torch.Tensor, float, int | None, bool]] = []
         self._pending_layers: dict[int, dict[str, torch.Tensor]] = {}
         self._window_start = time.perf_counter()
-        self._hooks = [
-            optimizer.register_step_pre_hook(self._pre_step),
-            optimizer.register_step_post_hook(self._post_step),
-        ]
+        self._hooks = [optimizer.register_step_post_hook(self._post_step)]
+        if gradient_hook:
+            self._hooks.append(optimizer.register_step_pre_hook(self._pre_step))
 
     # ------------------------------------------------------------ hooks (no sync)
     def _layer_step(self) -> bool:
         return self.per_layer_every is not None and self.global_step % self.per_layer_every == 0
 
     def _pre_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self.capture_gradients()
+
+    def capture_gradients(self) -> None:
+        """Measure the gradients now, after ``backward`` and before the update (no sync).
+
+        The optimizer's pre-step hook calls it. Loops whose ``backward`` runs
+        inside ``optimizer.step(closure)`` (Lightning) create the watcher with
+        ``gradient_hook=False`` and call it themselves once the gradients are there.
+        """
         with torch.no_grad():
             named = [(n, p.grad) for n, p in self._params if p.grad is not None]
             if not named:
@@ -225,12 +234,15 @@ class TorchWatcher:
                     cm.save(step, self.state_dict(), reason="periodic")
         return verdict
 
-    def evaluate(self, metrics: Mapping[str, float]) -> Verdict | None:
-        """Log validation metrics at the current step, run the guard, save on improvement."""
+    def evaluate(self, metrics: Mapping[str, float], *, log: bool = True) -> Verdict | None:
+        """Log validation metrics at the current step, run the guard, save on improvement.
+
+        ``log=False`` skips the logging, for callers that log them elsewhere.
+        """
         verdict = self.flush()
         step = max(self.global_step - 1, 0)
         values = {str(k): float(v) for k, v in metrics.items()}
-        if self.run is not None:
+        if self.run is not None and log:
             self.run.log(values, step=step)
         if verdict is None and self.guard is not None and not self.should_stop:
             verdict = self._check(step, values)
@@ -382,6 +394,7 @@ def watch(
     checkpoints: CheckpointManager | None = None,
     sync_every: int = 20,
     batch_size: int | None = None,
+    gradient_hook: bool = True,
 ) -> TorchWatcher:
     """Watch a PyTorch training loop: log its metrics to ``run`` and guard it.
 
@@ -410,6 +423,10 @@ def watch(
         also the worst-case delay of a detection, in steps.
     batch_size
         Samples per step, for ``throughput``.
+    gradient_hook
+        Measure the gradients in an optimizer pre-step hook (default ``True``).
+        ``False`` when ``backward`` runs inside ``optimizer.step(closure)``: then
+        call :meth:`TorchWatcher.capture_gradients` after ``backward``.
 
     Example
     -------
@@ -437,4 +454,5 @@ def watch(
         checkpoints=checkpoints,
         sync_every=sync_every,
         batch_size=batch_size,
+        gradient_hook=gradient_hook,
     )
