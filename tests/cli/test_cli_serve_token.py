@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from driftline.cli import _serve, _token
+from driftline.cli import _serve, _token, build_parser
 
 
 def _parse(module, argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="driftline")
-    module.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
+    """Parse ``argv`` with the real ``driftline`` parser (``module`` names the subcommand)."""
+    args = build_parser().parse_args(argv)
+    assert args.command == module.NAME
+    return args
 
 
 def test_serve_defaults_to_localhost() -> None:

@@ -19,28 +19,19 @@ from driftline.errors import DriftlineError
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "SUBCOMMANDS", "build_parser", "main"]
 
 
-#: Modules that implement a subcommand, in the order ``--help`` lists them. A module
-#: that does not exist (yet) is skipped, so later subcommands only need a line here.
+#: Modules that implement a subcommand, in the order ``--help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
     "driftline.cli._report",
     "driftline.cli._profile",
     "driftline.cli._demo",
     "driftline.cli._serve",
-    "driftline.cli._verify",
     "driftline.cli._token",
     "driftline.cli._db",
 )
 
 
 def _modules() -> list[ModuleType]:
-    out = []
-    for name in SUBCOMMANDS:
-        try:
-            out.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return out
+    return [importlib.import_module(name) for name in SUBCOMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:

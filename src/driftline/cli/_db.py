@@ -8,11 +8,10 @@ once before starting several server processes on a new PostgreSQL database.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from driftline.cli._app_common import EXIT_OK
 
-__all__ = ["HELP", "NAME", "add_arguments", "add_parser", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "db"
 HELP = "Migrate the store's database schema to the newest revision, or show its revision."
@@ -28,14 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="db_action", metavar="ACTION", required=True)
     actions.add_parser("upgrade", help="run the migrations up to the newest revision")
     actions.add_parser("current", help="print the database's revision and the newest one")
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``db`` on an ``argparse`` subparsers object and return its parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(NAME, help=HELP, description=HELP)
-    add_arguments(parser)
-    parser.set_defaults(_run=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

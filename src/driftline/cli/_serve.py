@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
-from typing import Any
 
 from driftline.cli._app_common import EXIT_OK, EXIT_USAGE
 
-__all__ = ["HELP", "NAME", "add_arguments", "add_parser", "is_loopback", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "is_loopback", "run"]
 
 NAME = "serve"
 HELP = "Run the driftline server (HTTP API, /metrics) on 127.0.0.1:8765."
@@ -63,14 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``serve`` on an ``argparse`` subparsers object and return its parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(NAME, help=HELP, description=HELP)
-    add_arguments(parser)
-    parser.set_defaults(_run=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from driftline.cli._app_common import EXIT_OK
 
-__all__ = ["HELP", "NAME", "add_arguments", "add_parser", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "token"
 HELP = "Create, list or revoke API tokens (roles viewer < editor < admin, per project)."
@@ -31,14 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions.add_parser("list", help="list tokens (without secrets)")
     revoke = actions.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("token_id", type=int, help="id shown by 'driftline token list'")
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``token`` on an ``argparse`` subparsers object and return its parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(NAME, help=HELP, description=HELP)
-    add_arguments(parser)
-    parser.set_defaults(_run=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:
