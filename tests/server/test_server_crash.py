@@ -190,7 +190,9 @@ def _client(number: int, url: str, ledger: Ledger, stop: threading.Event) -> Non
     """Post this client's batches in order; each one until a 200 answer (bounded)."""
     deadline = time.monotonic() + CLIENT_DEADLINE_S
     try:
-        with httpx.Client(base_url=url, timeout=10.0) as http:
+        # The timeout outlasts the wait for the freezes, so a frozen request is never retried
+        # before the kill (a retry then would be acknowledged as a duplicate).
+        with httpx.Client(base_url=url, timeout=60.0) as http:
             for index in range(BATCHES_PER_CLIENT):
                 body = _batch(number, index)
                 while True:

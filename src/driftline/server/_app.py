@@ -15,6 +15,7 @@ from driftline._version import __version__
 from driftline.config import Settings, load_settings
 from driftline.server._context import ServerContext, context, token_of
 from driftline.server._errors import install_error_handlers
+from driftline.server._ingest import document_payloads
 from driftline.server._ingest import router as ingest_router
 from driftline.server._metrics import latest_run_metrics, metric_families
 from driftline.server._middleware import AuthMiddleware, BodyMiddleware
@@ -130,4 +131,11 @@ def create_app(
     # outermost first: auth rejects before the body is read, then the size limit
     app.add_middleware(BodyMiddleware, max_body_bytes=max_body_bytes)
     app.add_middleware(AuthMiddleware, verify=ctx.tokens.verify, required=ctx.auth_required)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_payloads(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -20,7 +20,13 @@ from driftline.errors import InputError
 from driftline.server._context import context, require
 from driftline.store import payloads as wire
 
-__all__ = ["ARROW_CONTENT_TYPE", "ARROW_RESERVED_COLUMNS", "check_scalar_features", "router"]
+__all__ = [
+    "ARROW_CONTENT_TYPE",
+    "ARROW_RESERVED_COLUMNS",
+    "check_scalar_features",
+    "document_payloads",
+    "router",
+]
 
 router = APIRouter(tags=["ingest"])
 
@@ -95,11 +101,27 @@ def _ingest(request: Request, payload: Any) -> wire.IngestAck:
     return ack
 
 
-def _make_endpoint(kind: str, model: type[pydantic.BaseModel]) -> None:
-    def endpoint(payload: Any, request: Request) -> wire.IngestAck:
-        return _ingest(request, payload)
+def _parse_and_ingest(request: Request, model: type[pydantic.BaseModel], body: bytes) -> Any:
+    """Parse and validate ``body`` in one pass (pydantic's JSON parser), then ingest it.
 
-    endpoint.__annotations__ = {"payload": model, "request": Request, "return": wire.IngestAck}
+    Runs in the thread pool: a 10k-row batch is a few MB of JSON, which must not hold
+    the event loop. Errors name the field, with the ``body`` prefix FastAPI uses.
+    """
+    try:
+        payload = model.model_validate_json(body)
+    except pydantic.ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
+        ) from exc
+    return _ingest(request, payload)
+
+
+def _make_endpoint(kind: str, model: type[pydantic.BaseModel]) -> None:
+    async def endpoint(request: Request) -> wire.IngestAck:
+        body = await request.body()
+        ack: wire.IngestAck = await run_in_threadpool(_parse_and_ingest, request, model, body)
+        return ack
+
     endpoint.__name__ = f"ingest_{kind}"
     router.add_api_route(
         INGEST_PATHS[kind],
@@ -111,11 +133,35 @@ def _make_endpoint(kind: str, model: type[pydantic.BaseModel]) -> None:
             f"Body: a `{model.__name__}` as JSON, optionally gzip-compressed "
             "(`Content-Encoding: gzip`). Needs the editor role on the payload's project."
         ),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
+                    }
+                },
+            }
+        },
     )
 
 
 for _kind, _model in _MODELS.items():
     _make_endpoint(_kind, _model)
+
+
+def document_payloads(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the ingest payload models (and the models they use) to an OpenAPI document.
+
+    The ingest endpoints read their bodies themselves (see :func:`_parse_and_ingest`), so
+    FastAPI does not collect their schemas; their request bodies refer to these.
+    """
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for model in _MODELS.values():
+        js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(js.pop("$defs", {}))
+        schemas[model.__name__] = js
+    return openapi
 
 
 @router.post(
