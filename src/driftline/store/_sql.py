@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from driftline.errors import StoreError
 from driftline.store import _schema as t
 
 __all__ = [
@@ -89,7 +90,9 @@ def insert_ignore(
     elif conn.dialect.name == "sqlite":
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(index))
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(conn.dialect.name)
+        raise StoreError(
+            f"database: expected SQLite or PostgreSQL, got the {conn.dialect.name!r} dialect"
+        )
     # RETURNING gives an exact count on every driver (rowcount does not under psycopg).
     stmt = stmt.returning(*[table.c[k] for k in index])
     return len(conn.execute(stmt, rows).all())
