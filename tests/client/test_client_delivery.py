@@ -106,6 +106,7 @@ def test_retry_after_is_honoured(fake_server, settings: Settings) -> None:
     run.finish(timeout=5.0)
 
 
+@pytest.mark.usefixtures("frozen_heap")
 def test_server_down_calls_stay_fast_then_spool_is_delivered(
     fake_server, settings: Settings
 ) -> None:

@@ -97,6 +97,7 @@ def _stored_ids(store: Any) -> list[str]:
         return [str(r) for r in conn.execute(sa.select(t.predictions.c.prediction_id)).scalars()]
 
 
+@pytest.mark.usefixtures("frozen_heap")
 def test_monitor_stays_fast_while_down_and_delivers_everything_once(
     server: _Server, store: Any, sdk_settings: Settings
 ) -> None:

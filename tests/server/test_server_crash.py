@@ -186,7 +186,14 @@ def _batch(client: int, index: int) -> dict[str, Any]:
     }
 
 
-def _client(number: int, url: str, ledger: Ledger, stop: threading.Event) -> None:
+GATE_INDEX = 12
+"""Clients other than 0 hold their batches from this index on until the first freeze, so that
+some other client's batch is still to come when c0-b5 freezes (the second freeze needs one)."""
+
+
+def _client(
+    number: int, url: str, ledger: Ledger, stop: threading.Event, gate: Path | None = None
+) -> None:
     """Post this client's batches in order; each one until a 200 answer (bounded)."""
     deadline = time.monotonic() + CLIENT_DEADLINE_S
     try:
@@ -195,6 +202,11 @@ def _client(number: int, url: str, ledger: Ledger, stop: threading.Event) -> Non
         with httpx.Client(base_url=url, timeout=60.0) as http:
             for index in range(BATCHES_PER_CLIENT):
                 body = _batch(number, index)
+                if gate is not None and number != 0 and index >= GATE_INDEX:
+                    while not gate.exists() and not stop.is_set():
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"client {number}: the first freeze never came")
+                        time.sleep(0.01)
                 while True:
                     if stop.is_set() or time.monotonic() > deadline:
                         raise TimeoutError(f"client {number}: batch {index} never acknowledged")
@@ -275,18 +287,21 @@ def test_acknowledged_batches_survive_kill_9_exactly_once(
     server = ServerProcess(database_url, tmp_path)
     ledger = Ledger()
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=_client, args=(c, server.url, ledger, stop), daemon=True)
-        for c in range(N_CLIENTS)
-    ]
+    threads: list[threading.Thread] = []
     committed_unacked = "c0-b5"
     try:
         # c0-b5 commits, then the server freezes before acknowledging it, and freezes the
         # next transaction before its commit; other clients' requests are in flight
         server.start(freeze=committed_unacked)
+        frozen = [server.markers / "after_commit", server.markers / "before_commit"]
+        threads = [
+            threading.Thread(
+                target=_client, args=(c, server.url, ledger, stop, frozen[0]), daemon=True
+            )
+            for c in range(N_CLIENTS)
+        ]
         for th in threads:
             th.start()
-        frozen = [server.markers / "after_commit", server.markers / "before_commit"]
         _wait(lambda: all(m.exists() for m in frozen) or ledger.errors, 30, "the freezes")
         server.kill9()
         acked = ledger.snapshot()

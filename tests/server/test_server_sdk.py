@@ -175,6 +175,7 @@ def test_unauthorised_sdk_drops_without_retrying(store: Any, settings) -> None:
     assert ok.finish(timeout=5.0) and ok.stats().dropped == {}
 
 
+@pytest.mark.usefixtures("frozen_heap")
 def test_server_down_then_up_over_a_socket(store: Any, settings) -> None:
     from driftline.server import create_app
     from driftline.store import QueryService
