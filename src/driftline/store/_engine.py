@@ -84,7 +84,10 @@ def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        if not in_memory:
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        # Switching to WAL needs a lock even when the file is in WAL already; only the first
+        # connection to a new file has to, so a connection opened during a write never fails.
+        if not in_memory and cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         if not in_memory:
