@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from driftline.cli._app_common import EXIT_OK
+from driftline.cli._app_common import EXIT_OK, add_column_arguments
 from driftline.cli._io import read_table
 from driftline.cli._progress import Progress
 
@@ -18,32 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``profile`` arguments to ``parser``."""
     parser.add_argument("data", metavar="DATA", help="data file (.csv or .parquet)")
     parser.add_argument("--out", metavar="PATH", required=True, help="where to write the JSON")
-    parser.add_argument("--target", metavar="T", help="the column with true labels or values")
-    parser.add_argument("--prediction", metavar="P", help="the column with the model's output")
-    parser.add_argument(
-        "--score",
-        metavar="S",
-        action="extend",
-        nargs="+",
-        default=[],
-        help="score/probability column(s)",
-    )
-    parser.add_argument(
-        "--categorical",
-        metavar="C",
-        action="extend",
-        nargs="+",
-        default=[],
-        help="column(s) to treat as categorical",
-    )
-    parser.add_argument(
-        "--numerical",
-        metavar="N",
-        action="extend",
-        nargs="+",
-        default=[],
-        help="column(s) to treat as numerical",
-    )
+    add_column_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 

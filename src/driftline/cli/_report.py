@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from driftline.cli._app_common import EXIT_FAILED, EXIT_OK, fraction
+from driftline.cli._app_common import EXIT_FAILED, EXIT_OK, add_column_arguments, fraction
 from driftline.cli._io import read_table
 from driftline.cli._progress import Progress
 
@@ -21,32 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``report`` arguments to ``parser``."""
     parser.add_argument("reference", metavar="REF", help="reference data (.csv or .parquet)")
     parser.add_argument("current", metavar="CUR", help="current data (.csv or .parquet)")
-    parser.add_argument("--target", metavar="T", help="the column with true labels or values")
-    parser.add_argument("--prediction", metavar="P", help="the column with the model's output")
-    parser.add_argument(
-        "--score",
-        metavar="S",
-        action="extend",
-        nargs="+",
-        default=[],
-        help="score/probability column(s)",
-    )
-    parser.add_argument(
-        "--categorical",
-        metavar="C",
-        action="extend",
-        nargs="+",
-        default=[],
-        help="column(s) to treat as categorical",
-    )
-    parser.add_argument(
-        "--numerical",
-        metavar="N",
-        action="extend",
-        nargs="+",
-        default=[],
-        help="column(s) to treat as numerical",
-    )
+    add_column_arguments(parser)
     parser.add_argument("--method", metavar="M", help="drift method for every column (e.g. psi)")
     parser.add_argument("--html", metavar="PATH", help="write the HTML report here")
     parser.add_argument("--json", metavar="PATH", help="write the JSON report here")
