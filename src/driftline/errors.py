@@ -19,7 +19,8 @@ at the boundary with ``raise ... from exc``.
      │    └── CheckpointError               a checkpoint that is missing, corrupt or outside its root
      ├── AuthError                          missing or invalid credentials
      │    └── PermissionDeniedError         valid credentials without the needed role
-     └── TransportError                     the SDK could not reach the server
+     ├── TransportError                     the SDK could not reach the server
+     └── DeliveryError                      a notification channel could not deliver
 
 Example
 -------
@@ -34,6 +35,7 @@ __all__ = [
     "AuthError",
     "CheckpointError",
     "ConfigError",
+    "DeliveryError",
     "DriftlineError",
     "EmptyDataError",
     "IncompatibleProfilesError",
@@ -97,3 +99,17 @@ class PermissionDeniedError(AuthError):
 
 class TransportError(DriftlineError):
     """The SDK could not deliver data to the server."""
+
+
+class DeliveryError(DriftlineError):
+    """A notification channel could not deliver a notification.
+
+    ``retryable`` is ``True`` for connection errors, timeouts, 5xx and 429
+    (with ``retry_after`` seconds when the receiver said so), ``False`` for
+    errors a retry cannot fix (4xx, a blocked address, bad credentials).
+    """
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
