@@ -3,7 +3,7 @@
 Example
 -------
 >>> head_revision()
-'0002'
+'0003'
 """
 
 from __future__ import annotations
