@@ -224,3 +224,73 @@ def test_bad_arguments_are_refused() -> None:
     cb.set_model(model)
     with pytest.raises(InputError, match="weight arrays"):
         cb.load_state_dict({"weights/00000": np.ones(2)})
+
+
+def _arrays(variables: Any) -> list[np.ndarray]:
+    return [v.value.detach().cpu().numpy().copy() for v in variables]
+
+
+def _scalar(variable: Any) -> float:
+    return float(variable.value.detach().cpu())
+
+
+def test_an_interrupted_fit_resumes_from_its_newest_checkpoint(tmp_path: Path) -> None:
+    x, y = _data(256, seed=3)
+    root = tmp_path / "ckpt"
+    first = _mlp(0.01)
+    cb = DriftlineCallback(
+        RecordingRun(),
+        checkpoints=CheckpointManager(root, every=8, keep_last=2, serializer=KerasSerializer()),
+    )
+    first.fit(x, y, batch_size=32, epochs=2, shuffle=False, callbacks=[cb], verbose=0)
+    saved_weights = _arrays(first.weights)
+    saved_iterations = _scalar(first.optimizer.iterations)
+    assert cb.global_step == 16
+
+    # a new process: the same architecture, fresh weights and an unbuilt optimizer
+    second = _mlp(0.5, hidden=32)
+    keras.utils.set_random_seed(7)
+    resumed = DriftlineCallback(
+        RecordingRun(),
+        checkpoints=CheckpointManager(root, every=8, keep_last=2, serializer=KerasSerializer()),
+    )
+    initial_epoch = resumed.resume(second)
+    assert initial_epoch == 2
+    assert resumed.global_step == 16
+    for got, want in zip(_arrays(second.weights), saved_weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert _scalar(second.optimizer.iterations) == saved_iterations
+    assert math.isclose(_scalar(second.optimizer.learning_rate), 0.01, rel_tol=1e-6)
+
+    second.fit(
+        x, y, batch_size=32, epochs=3, initial_epoch=initial_epoch, shuffle=False,
+        callbacks=[resumed], verbose=0,
+    )  # fmt: skip
+    assert resumed.global_step == 24
+    assert min(resumed.run.points) == 16  # steps go on where the interrupted run stopped
+
+
+def test_resume_without_a_checkpoint_starts_fresh(tmp_path: Path) -> None:
+    model = _mlp(0.01)
+    cb = DriftlineCallback(
+        RecordingRun(), checkpoints=CheckpointManager(tmp_path, serializer=KerasSerializer())
+    )
+    assert cb.resume(model) == 0
+    assert cb.global_step == 0
+    with pytest.raises(InputError, match="checkpoints"):
+        DriftlineCallback(RecordingRun()).resume(model)
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(tmp_path: Path) -> None:
+    x, y = _data(64, seed=1)
+    small = _mlp(0.01, hidden=8)
+    cm = CheckpointManager(tmp_path, every=2, serializer=KerasSerializer())
+    small.fit(x, y, batch_size=32, epochs=1, callbacks=[DriftlineCallback(None, checkpoints=cm)],
+              verbose=0)  # fmt: skip
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    other.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    cb = DriftlineCallback(
+        None, checkpoints=CheckpointManager(tmp_path, serializer=KerasSerializer())
+    )
+    with pytest.raises(InputError, match="weight arrays"):
+        cb.resume(other)

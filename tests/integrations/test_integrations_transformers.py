@@ -100,13 +100,12 @@ def _trainer(
         output_dir=str(out),
         report_to=[],
         use_cpu=True,
-        save_strategy="no",
         disable_tqdm=True,
         dataloader_num_workers=0,
         per_device_train_batch_size=8,
         per_device_eval_batch_size=32,
         seed=0,
-        **kw,
+        **{"save_strategy": "no", **kw},
     )
     return transformers.Trainer(
         model=model, args=args, train_dataset=train, eval_dataset=eval_dataset, callbacks=[cb]
@@ -263,3 +262,35 @@ def test_bad_arguments_are_refused() -> None:
         DriftlineCallback(None, guard=object())  # type: ignore[arg-type]
     with pytest.raises(InputError, match="config"):
         DriftlineCallback(None, config=[1])  # type: ignore[arg-type]
+
+
+def test_checkpoints_hold_the_scheduler_and_a_resumed_trainer_goes_on(tmp_path: Path) -> None:
+    train = _rows(96, 2, regression=True)
+    kw: dict[str, Any] = {"learning_rate": 1e-3, "lr_scheduler_type": "linear", "max_steps": 12}
+
+    # the reference: one uninterrupted run of 12 steps
+    whole = RecordingRun()
+    _trainer(_model(1), train, DriftlineCallback(whole, sync_every=4), tmp_path / "a", **kw).train()
+
+    # the same run, interrupted after 8 steps (a Trainer checkpoint at step 8) ...
+    cm = CheckpointManager(tmp_path / "ckpt", serializer=TorchSerializer(), every=4)
+    first = RecordingRun()
+    out = tmp_path / "b"
+    interrupted = _trainer(
+        _model(1), train, DriftlineCallback(first, checkpoints=cm, sync_every=4), out,
+        **{**kw, "save_strategy": "steps", "save_steps": 8},
+    )  # fmt: skip
+    interrupted.train()  # runs to 12 like the reference; keep only what step 8 saved
+    saved = cm.restore(8)[1]
+    # the scheduler's state is in the checkpoint, taken right after the optimizer's 8th
+    # step, before the scheduler's own 8th step
+    assert saved["scheduler"]["last_epoch"] == 7
+    assert saved["step"] == 8
+
+    # ... resumed by a new Trainer from its step-8 checkpoint: the curves go on at step 8
+    second = RecordingRun()
+    resumed = _trainer(_model(1), train, DriftlineCallback(second, sync_every=4), out, **kw)
+    resumed.train(resume_from_checkpoint=str(out / "checkpoint-8"))
+    assert sorted(second.points) == list(range(8, 12))
+    for step in range(8, 12):
+        assert second.points[step]["lr"] == pytest.approx(whole.points[step]["lr"], rel=1e-6)

@@ -30,6 +30,13 @@ current learning rate) and resets the model's metric trackers, so the epoch's
 running means do not carry a NaN on. Checkpoints are written with
 :class:`KerasSerializer` (``.npz`` of arrays: no pickle, no code).
 
+An interrupted run resumes from its newest checkpoint:
+``initial_epoch = cb.resume(model)`` loads the weights, the optimizer's
+variables (its step count and learning rate included) and the callback's step
+counter, and returns the epoch to pass to ``model.fit(..., initial_epoch=...)``:
+the epoch after the last one the checkpoint completed (a checkpoint written
+mid-epoch restarts that epoch with the saved weights).
+
 Keras picks its backend when it is first imported: set ``KERAS_BACKEND=torch`` in
 the environment (or ``"backend": "torch"`` in ``~/.keras/keras.json``) before
 anything imports keras to get gradient norms. The callback works on any backend;
@@ -169,6 +176,7 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         self._seen = 0
         self._start = time.perf_counter()
         self._before: list[np.ndarray] | None = None
+        self._epoch = self._epochs_done = 0
 
     # ------------------------------------------------------------ Keras hooks
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
@@ -180,6 +188,7 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._prev_mean, self._seen = None, 0
+        self._epoch = self._epochs_done = epoch
 
     def on_train_batch_begin(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._start = time.perf_counter()
@@ -190,6 +199,9 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         step_time = time.perf_counter() - self._start
         step = self.global_step
         self.global_step += 1
+        steps_per_epoch = (self.params or {}).get("steps")
+        if steps_per_epoch and batch + 1 >= steps_per_epoch:
+            self._epochs_done = self._epoch + 1  # a checkpoint of this step ends the epoch
         values = {str(k): _float(v) for k, v in (logs or {}).items()}
         metrics: dict[str, float] = {k: v for k, v in values.items() if k != "loss"}
         if "loss" in values:
@@ -230,6 +242,7 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
             train = {f"epoch/{k}": v for k, v in values.items() if not k.startswith("val_")}
             self.run.log({"epoch": float(epoch), **train, **val}, step=step)
         verdict = self._check(step, val) if val else None
+        self._epochs_done = epoch + 1
         cm = self.checkpoints
         if verdict is None and cm is not None and not self.model.stop_training:
             cm.maybe_save(self.global_step, self.state_dict, val)
@@ -241,7 +254,47 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         for i, v in enumerate(self.model.optimizer.variables):
             state[f"optimizer/{i:05d}"] = _numpy(v)
         state["step"] = np.asarray(self.global_step, dtype=np.int64)
+        state["epoch"] = np.asarray(self._epochs_done, dtype=np.int64)
         return state
+
+    def resume(self, model: Any) -> int:
+        """Continue an interrupted run from the newest checkpoint that loads.
+
+        Loads the weights, the optimizer's variables (iterations and learning rate
+        included: the run goes on as it was) and the step counter into ``model``
+        and this callback.
+
+        Parameters
+        ----------
+        model : keras.Model
+            The compiled model, built the same way as the interrupted one.
+
+        Returns
+        -------
+        int
+            The ``initial_epoch`` for ``model.fit``: the number of epochs the
+            checkpoint had completed (an epoch interrupted midway is run again from
+            its start with the saved weights); ``0`` when there is no checkpoint.
+
+        Raises
+        ------
+        InputError
+            Without a checkpoint manager, or when the checkpoint does not fit the model.
+        """
+        if self.checkpoints is None:
+            raise InputError("checkpoints: resume needs a CheckpointManager, got None")
+        self.set_model(model)
+        found = self.checkpoints.resume()
+        if found is None:
+            return 0
+        info, state = found
+        optimizer = model.optimizer
+        if not getattr(optimizer, "built", True):
+            optimizer.build(model.trainable_variables)
+        self._load(state, keep_lr=False)
+        self.global_step = int(np.asarray(state.get("step", info.step)))
+        self._epochs_done = int(np.asarray(state.get("epoch", 0)))
+        return self._epochs_done
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Load a checkpoint's weights and optimizer variables, keeping the learning rate.
@@ -249,6 +302,9 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         The learning rate stays as it is now, so a restore does not undo a reduction
         the guard made since the checkpoint. The model's metric trackers are reset.
         """
+        self._load(state, keep_lr=True)
+
+    def _load(self, state: Mapping[str, Any], *, keep_lr: bool) -> None:
         weights = [np.asarray(state[k]) for k in sorted(state) if k.startswith("weights/")]
         n_weights = len(self.model.weights)
         if len(weights) != n_weights:
@@ -262,7 +318,15 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         if len(saved) == len(opt_vars):
             for var, value in zip(opt_vars, saved, strict=True):
                 var.assign(value)
-        self._set_lr(lr)
+        elif (
+            saved and not keep_lr
+        ):  # resuming needs the optimizer's state; a guard restore goes on without
+            raise InputError(
+                f"state: expected {len(opt_vars)} optimizer variables for this optimizer, "
+                f"got {len(saved)}"
+            )
+        if keep_lr:
+            self._set_lr(lr)
         for m in self.model.metrics:
             m.reset_state()
         self._prev_mean, self._seen, self._before = None, 0, None

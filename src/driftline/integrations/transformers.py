@@ -24,7 +24,15 @@ multiplies the optimizer's rates *and* the scheduler's ``base_lrs``, so the
 schedule does not undo it; ``restore`` loads the model and optimizer state of the
 last checkpoint written before the detection (with
 :class:`~driftline.integrations.torch.TorchSerializer`) and training goes on with
-the next batch.
+the next batch. Checkpoints also hold the learning-rate scheduler's state; a
+restore keeps the schedule where the Trainer's step is (the step counter goes on
+after a restore, and so does the schedule), so warm-up and decay stay aligned
+with the steps that remain.
+
+An interrupted run resumes with the Trainer's own
+``trainer.train(resume_from_checkpoint=...)`` (which restores the data order, the
+RNG, the optimizer and the scheduler); the callback picks up the Trainer's step,
+so the run's curves go on from where they stopped.
 
 transformers and torch are imported when this module is; the rest of driftline
 never imports them.
@@ -66,6 +74,14 @@ class _TrainerWatcher(TorchWatcher):
     """A watcher whose ``lower_lr`` also scales the scheduler's base rates."""
 
     scheduler: Any = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """The watcher's state plus the learning-rate scheduler's, when there is one."""
+        state = super().state_dict()
+        scheduler_state = getattr(self.scheduler, "state_dict", None)
+        if callable(scheduler_state):
+            state["scheduler"] = scheduler_state()
+        return state
 
     def _scale_lr(self, factor: float) -> list[float]:
         base = getattr(self.scheduler, "base_lrs", None)
