@@ -11,6 +11,8 @@ import pytest
 
 PACKAGES = [
     "driftline",
+    "driftline.alerts",
+    "driftline.alerts.channels",
     "driftline.analysis",
     "driftline.client",
     "driftline.errors",
