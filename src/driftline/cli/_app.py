@@ -27,6 +27,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "driftline.cli._serve",
     "driftline.cli._token",
     "driftline.cli._db",
+    "driftline.cli._monitors",
+    "driftline.cli._alerts",
 )
 
 

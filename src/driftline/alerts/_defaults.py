@@ -1,0 +1,209 @@
+"""Sensible monitors for a new model, made from its reference columns.
+
+Example
+-------
+>>> specs = default_monitors("loans", "scorer", {"income": "numerical", "region": "categorical"},
+...                          has_labels=True, task="classification")
+>>> [s.name for s in specs]  # doctest: +NORMALIZE_WHITESPACE
+['scorer.drift.income', 'scorer.drift.region', 'scorer.dataset-drift', 'scorer.missing-rate',
+ 'scorer.volume', 'scorer.error-rate', 'scorer.latency-p99', 'scorer.accuracy']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from driftline.alerts._spec import MonitorSpec
+from driftline.errors import InputError
+
+if TYPE_CHECKING:
+    from driftline.profile import DatasetProfile
+
+__all__ = ["DEFAULT_DRIFTED_SHARE", "DEFAULT_DRIFT_THRESHOLD", "default_monitors"]
+
+#: Jensen-Shannon distance (base 2, in [0, 1]) above which a column counts as drifted.
+DEFAULT_DRIFT_THRESHOLD = 0.1
+#: Share of drifted columns above which the whole data set counts as drifted.
+DEFAULT_DRIFTED_SHARE = 0.5
+
+_DRIFTABLE = ("numerical", "categorical", "boolean")
+_ROLES = ("feature", "prediction", "score")
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9_.-]+", "_", text.lower()).strip("_.-")
+    return s or "column"
+
+
+def _columns(source: Mapping[str, str] | DatasetProfile) -> tuple[dict[str, str], bool]:
+    """``{column: kind}`` of the columns to watch for drift, and whether scores exist."""
+    schema = getattr(source, "schema", None)
+    if schema is None:
+        if not isinstance(source, Mapping):
+            raise InputError(
+                "columns: expected a mapping of column to kind or a DatasetProfile, "
+                f"got {type(source).__name__}"
+            )
+        return {str(k): str(v) for k, v in source.items()}, False
+    cols = {c.name: c.kind.value for c in schema.columns if c.role.value in _ROLES}
+    has_scores = any(c.role.value == "score" for c in schema.columns)
+    return cols, has_scores
+
+
+def _task(source: Any, task: str | None) -> str | None:
+    if task is not None:
+        return task
+    perf = getattr(source, "performance", None)
+    if perf is not None:
+        return "regression" if type(perf).__name__ == "RegressionCounts" else "classification"
+    schema = getattr(source, "schema", None)
+    target = getattr(schema, "target", None) if schema is not None else None
+    if target is not None:
+        return "regression" if target.kind.value == "numerical" else "classification"
+    return None
+
+
+def default_monitors(
+    project: str,
+    model: str,
+    columns: Mapping[str, str] | DatasetProfile,
+    *,
+    has_labels: bool,
+    task: Literal["classification", "regression"] | None = None,
+    version: str | None = None,
+) -> list[MonitorSpec]:
+    """The monitors driftline creates for a new model, from its reference.
+
+    Parameters
+    ----------
+    project, model : str
+        What the monitors watch.
+    columns : mapping of str to str, or DatasetProfile
+        ``{column: kind}`` (kinds: numerical, categorical, boolean, text,
+        datetime), or the reference profile (its feature, prediction and score
+        columns are used; the target is not, labels come late).
+    has_labels : bool
+        Whether labels will be logged (adds realised performance monitors).
+    task : {'classification', 'regression'}, optional
+        Inferred from the profile when not given.
+    version : str, optional
+        Pin the monitors to one model version.
+
+    Returns
+    -------
+    list of MonitorSpec
+        Named ``<model>.<what>`` (the model's name as a slug):
+
+        - ``drift.<column>`` per numerical/categorical/boolean column:
+          Jensen-Shannon distance > :data:`DEFAULT_DRIFT_THRESHOLD` (0.1) in
+          hourly windows, ``for`` 0, warning. JS is bounded and comparable across
+          column kinds and does not flag everything at large n like a p-value.
+        - ``dataset-drift``: share of drifted columns > :data:`DEFAULT_DRIFTED_SHARE`
+          (0.5), hourly, warning.
+        - ``missing-rate``: the missing rate over all columns at least doubles
+          *and* rises by 5 points against the reference, hourly, warning.
+        - ``volume``: predictions per hour 4 robust z from the same hour of the
+          last 14 days (daily seasonality), either way, warning.
+        - ``error-rate``: more than 5 % of predictions failed in 15-minute
+          windows, critical.
+        - ``latency-p99``: p99 latency 4 robust z above the same quarter hour of
+          the last 14 days, warning.
+        - with ``has_labels``: ``accuracy`` (and ``roc_auc`` when the profile has
+          a score column) 10 % below the reference for classification, or
+          ``mae`` 20 % above it for regression, in daily windows with at least
+          50 % label coverage, warning.
+
+    Examples
+    --------
+    >>> [s.name for s in default_monitors("p", "m", {}, has_labels=True, task="regression")][-1]
+    'm.mae'
+    """
+    cols, has_scores = _columns(columns)
+    task = _task(columns, task)  # type: ignore[assignment]
+    common: dict[str, Any] = {"project": project, "model": model, "version": version}
+    out: list[MonitorSpec] = []
+    used: set[str] = set()
+    prefix = _slug(model)
+    for col, kind in cols.items():
+        if kind not in _DRIFTABLE:
+            continue
+        slug = base = _slug(col)
+        k = 2
+        while slug in used:
+            slug, k = f"{base}-{k}", k + 1
+        used.add(slug)
+        out.append(
+            MonitorSpec.model_validate(
+                {
+                    **common,
+                    "name": f"{prefix}.drift.{slug}",
+                    "signal": {"kind": "drift", "column": col, "method": "jensen_shannon"},
+                    "condition": {"kind": "threshold", "op": ">", "value": DEFAULT_DRIFT_THRESHOLD},
+                    "labels": {"column": col},
+                }
+            )
+        )
+    hourly: dict[str, Any] = {"window": {"size": "1h"}}
+    quarter: dict[str, Any] = {"window": {"size": "15m"}}
+    more = [
+        {
+            "name": "dataset-drift",
+            **hourly,
+            "signal": {"kind": "dataset_drift"},
+            "condition": {"kind": "threshold", "op": ">", "value": DEFAULT_DRIFTED_SHARE},
+        },
+        {
+            "name": "missing-rate",
+            **hourly,
+            "signal": {"kind": "quality", "measure": "missing_rate"},
+            "baseline": "reference",
+            "condition": {"kind": "change", "relative": 1.0, "absolute": 0.05, "direction": "up"},
+        },
+        {
+            "name": "volume",
+            **hourly,
+            "signal": {"kind": "volume"},
+            "condition": {"kind": "anomaly", "z": 4, "seasonality": "1d", "history": "14d"},
+        },
+        {
+            "name": "error-rate",
+            **quarter,
+            "signal": {"kind": "error_rate"},
+            "condition": {"kind": "threshold", "op": ">", "value": 0.05},
+            "severity": "critical",
+        },
+        {
+            "name": "latency-p99",
+            **quarter,
+            "signal": {"kind": "latency", "quantile": 0.99},
+            "condition": {
+                "kind": "anomaly",
+                "z": 4,
+                "seasonality": "1d",
+                "history": "14d",
+                "direction": "up",
+            },
+        },
+    ]
+    if has_labels and task is not None:
+        daily = {"window": {"size": "1d"}, "baseline": "reference"}
+        if task == "regression":
+            metrics = [("mae", "up", 0.2)]
+        else:
+            metrics = [("accuracy", "down", 0.1)] + (
+                [("roc_auc", "down", 0.1)] if has_scores else []
+            )
+        for metric, direction, rel in metrics:
+            more.append(
+                {
+                    "name": metric,
+                    **daily,
+                    "signal": {"kind": "performance", "metric": metric},
+                    "condition": {"kind": "change", "relative": rel, "direction": direction},
+                }
+            )
+    for m in more:
+        out.append(MonitorSpec.model_validate({**common, **m, "name": f"{prefix}.{m['name']}"}))
+    return out
