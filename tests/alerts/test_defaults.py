@@ -33,11 +33,12 @@ def test_from_a_mapping() -> None:
     assert drift.signal.kind == "drift" and drift.signal.column == "income"
     assert drift.signal.method == "jensen_shannon" and drift.for_seconds == 0
     assert drift.condition.kind == "threshold" and drift.condition.value == 0.1
-    assert drift.window.size == 3600 and drift.severity == "warning"
+    assert drift.window.size == 86400 and drift.severity == "warning"
+    assert drift.min_samples == 1000
     assert specs[1].signal.column == "Income" and specs[1].labels == {"column": "Income"}
     by = {s.name.split(".", 1)[1]: s for s in specs}
     assert by["volume"].min_samples == 0 and by["volume"].condition.kind == "anomaly"
-    assert by["error-rate"].severity == "critical" and by["error-rate"].window.size == 900
+    assert by["error-rate"].severity == "critical" and by["error-rate"].window.size == 3600
     acc = by["accuracy"]
     assert acc.min_label_coverage == 0.5 and acc.baseline.kind == "reference"
     assert acc.condition.kind == "change" and acc.condition.direction == "down"

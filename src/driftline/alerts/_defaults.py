@@ -21,10 +21,22 @@ from driftline.errors import InputError
 if TYPE_CHECKING:
     from driftline.profile import DatasetProfile
 
-__all__ = ["DEFAULT_DRIFTED_SHARE", "DEFAULT_DRIFT_THRESHOLD", "default_monitors"]
+__all__ = [
+    "DEFAULT_DRIFTED_SHARE",
+    "DEFAULT_DRIFT_MIN_SAMPLES",
+    "DEFAULT_DRIFT_THRESHOLD",
+    "default_monitors",
+]
 
 #: Jensen-Shannon distance (base 2, in [0, 1]) above which a column counts as drifted.
 DEFAULT_DRIFT_THRESHOLD = 0.1
+#: Fewest rows a window needs before a default drift monitor judges it. The
+#: Jensen-Shannon distance of a sample of ``n`` rows from its own population over
+#: ``k`` bins is about ``sqrt((k - 1) / (4 n ln 2))``: 0.21 for 150 rows on 20
+#: bins, which would read as drift on every column; at 1,000 rows it is 0.08
+#: and with a day of traffic usually far less, well under the threshold.
+DEFAULT_DRIFT_MIN_SAMPLES = 1000
+
 #: Share of drifted columns above which the whole data set counts as drifted.
 DEFAULT_DRIFTED_SHARE = 0.5
 
@@ -98,18 +110,22 @@ def default_monitors(
 
         - ``drift.<column>`` per numerical/categorical/boolean column:
           Jensen-Shannon distance > :data:`DEFAULT_DRIFT_THRESHOLD` (0.1) in
-          hourly windows, ``for`` 0, warning. JS is bounded and comparable across
-          column kinds and does not flag everything at large n like a p-value.
+          daily windows of at least :data:`DEFAULT_DRIFT_MIN_SAMPLES` (1,000)
+          rows, ``for`` 0, warning. JS is bounded and comparable across column
+          kinds and does not flag everything at large n like a p-value; on small
+          samples it does not fall to 0 without drift, hence daily windows and
+          the sample minimum (hourly windows of a few hundred predictions would
+          read as drift everywhere).
         - ``dataset-drift``: share of drifted columns > :data:`DEFAULT_DRIFTED_SHARE`
-          (0.5), hourly, warning.
+          (0.5), daily, same sample minimum, warning.
         - ``missing-rate``: the missing rate over all columns at least doubles
           *and* rises by 5 points against the reference, hourly, warning.
         - ``volume``: predictions per hour 4 robust z from the same hour of the
           last 14 days (daily seasonality), either way, warning.
-        - ``error-rate``: more than 5 % of predictions failed in 15-minute
-          windows, critical.
-        - ``latency-p99``: p99 latency 4 robust z above the same quarter hour of
-          the last 14 days, warning.
+        - ``error-rate``: more than 5 % of predictions failed in hourly windows,
+          critical.
+        - ``latency-p99``: p99 latency 4 robust z above the same hour of the last
+          14 days, warning.
         - with ``has_labels``: ``accuracy`` (and ``roc_auc`` when the profile has
           a score column) 10 % below the reference for classification, or
           ``mae`` 20 % above it for regression, in daily windows with at least
@@ -139,6 +155,8 @@ def default_monitors(
                 {
                     **common,
                     "name": f"{prefix}.drift.{slug}",
+                    "window": {"size": "1d"},
+                    "min_samples": DEFAULT_DRIFT_MIN_SAMPLES,
                     "signal": {"kind": "drift", "column": col, "method": "jensen_shannon"},
                     "condition": {"kind": "threshold", "op": ">", "value": DEFAULT_DRIFT_THRESHOLD},
                     "labels": {"column": col},
@@ -146,11 +164,11 @@ def default_monitors(
             )
         )
     hourly: dict[str, Any] = {"window": {"size": "1h"}}
-    quarter: dict[str, Any] = {"window": {"size": "15m"}}
     more = [
         {
             "name": "dataset-drift",
-            **hourly,
+            "window": {"size": "1d"},
+            "min_samples": DEFAULT_DRIFT_MIN_SAMPLES,
             "signal": {"kind": "dataset_drift"},
             "condition": {"kind": "threshold", "op": ">", "value": DEFAULT_DRIFTED_SHARE},
         },
@@ -169,14 +187,14 @@ def default_monitors(
         },
         {
             "name": "error-rate",
-            **quarter,
+            **hourly,
             "signal": {"kind": "error_rate"},
             "condition": {"kind": "threshold", "op": ">", "value": 0.05},
             "severity": "critical",
         },
         {
             "name": "latency-p99",
-            **quarter,
+            **hourly,
             "signal": {"kind": "latency", "quantile": 0.99},
             "condition": {
                 "kind": "anomaly",
