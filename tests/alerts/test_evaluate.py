@@ -437,3 +437,32 @@ def test_expression_needs_its_inputs() -> None:
         combine_expression(spec(**EXPR), {"clicks": Series()})
     with pytest.raises(InputError, match="expected an expression monitor"):
         combine_expression(spec(), {})
+
+
+@pytest.mark.parametrize(
+    ("schedule", "kind", "now_offset", "expected"),
+    [
+        ("on_ingest", "error_rate", 600.0, True),  # the running window is judged at once
+        ("5m", "error_rate", 600.0, None),  # a scheduled monitor waits for the window to end
+        ("on_ingest", "volume", 600.0, None),  # volume: a partial window understates it
+        ("on_ingest", "error_rate", 3700.0, True),  # next hour, still empty: the complete one
+    ],
+    ids=["on-ingest-running", "scheduled-waits", "volume-waits", "next-hour-judges-complete"],
+)
+def test_on_ingest_monitors_judge_the_running_window(
+    schedule: str, kind: str, now_offset: float, expected: bool | None
+) -> None:
+    t = 1_795_600_800.0
+    spec = MonitorSpec.model_validate(
+        {
+            "name": "live", "project": "p", "model": "m", "schedule": schedule,
+            "signal": {"kind": kind}, "min_samples": 10,
+            "condition": {"kind": "threshold", "op": ">", "value": 0.05},
+        }
+    )  # fmt: skip
+    value = 0.3 if kind == "error_rate" else 300.0
+    series = Series.of([Point(t, t + 3600, value, n=300)])
+    ev = evaluate(spec, series, now=t + now_offset)
+    assert ev.firing is expected, ev.reason
+    if expected:
+        assert ev.window_start == t and ev.window_end == t + 3600

@@ -1,6 +1,9 @@
 """Evaluate a monitor over its window series at ``now``: a pure decision with a reason.
 
-:func:`evaluate` judges the last *complete* window (``end <= now``): it first
+:func:`evaluate` judges the last *complete* window (``end <= now``), or, for an
+``on_ingest`` monitor, the running window that holds ``now`` (so an alert follows
+the ingest that caused it within a scheduler tick; volume, which a partial
+window understates, still waits for the window to complete). It first
 checks that there is data (the value could be computed, the window has at
 least ``min_samples`` samples, label coverage reaches ``min_label_coverage``),
 and only then applies the condition. When it cannot decide it says so with
@@ -89,6 +92,10 @@ def _pct(x: float) -> str:
     return f"{x * 100:.3g}%"
 
 
+_COUNTS = frozenset({"volume"})
+"""Signals whose value grows with the window's length: judged on complete windows only."""
+
+
 def evaluate(
     spec: MonitorSpec, series: Series, now: float, *, baseline: Series | None = None
 ) -> Evaluation:
@@ -103,7 +110,9 @@ def evaluate(
         ``change`` (previous / rolling) and ``anomaly`` conditions look back on.
     now : float
         The evaluation time, epoch seconds. Windows that end after ``now`` are
-        not complete and are ignored.
+        not complete and are ignored, except by ``on_ingest`` monitors of signals
+        other than volume, which judge the running window too (with the same
+        ``min_samples`` gate).
     baseline : Series, optional
         For ``baseline: reference``: the reference's value(s) of the signal (their
         mean is used). For ``previous``/``rolling`` and ``anomaly``: a separate
@@ -136,7 +145,8 @@ def evaluate(
             labels=labels,
         )
 
-    done = [p for p in series.points if p.end <= now]
+    running = spec.schedule == "on_ingest" and spec.signal.kind not in _COUNTS
+    done = [p for p in series.points if p.end <= now or (running and p.start <= now)]
     if not done:
         return unknown(f"{desc}: no complete window at {format_window(now, now)[:16]} yet")
     point = max(done, key=lambda p: (p.end, p.start))

@@ -12,7 +12,9 @@ The stages, each around a pure decision that takes ``now`` and returns a reason:
    moves its alert: missed windows are not replayed through the life cycle, so
    one pass after a restart settles every alert. Their results are backfilled
    into the monitor's series (at most :data:`BACKFILL_WINDOWS` per monitor).
-3. **Fetch and evaluate** in a small thread pool. A monitor that raises is
+3. **Fetch and evaluate** in a small thread pool. The store reads of a pass
+   are shared: monitors of one model that need the same windows (every drift
+   monitor of its columns, say) read them once (:class:`PassQuery`). A monitor that raises is
    recorded as failed (a result with the error as its reason) without touching
    the others; one that takes longer than ``monitor_timeout`` is abandoned for
    this pass, so a slow monitor delays the others by at most that bound.
@@ -41,6 +43,7 @@ import concurrent.futures as cf
 import dataclasses
 import logging
 import math
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -69,7 +72,14 @@ from driftline.errors import NotFoundError
 if TYPE_CHECKING:
     from driftline.alerts._service import AlertService
 
-__all__ = ["BACKFILL_WINDOWS", "HISTORY_WINDOWS", "evaluate_due", "judge", "route_preview"]
+__all__ = [
+    "BACKFILL_WINDOWS",
+    "HISTORY_WINDOWS",
+    "PassQuery",
+    "evaluate_due",
+    "judge",
+    "route_preview",
+]
 
 log = logging.getLogger("driftline.alerts")
 
@@ -95,16 +105,77 @@ def _history_windows(spec: MonitorSpec, width: float) -> int:
     return int(min(MAX_HISTORY_WINDOWS, need + 1))
 
 
+class PassQuery:
+    """The store reads of one evaluation pass, each made once and shared.
+
+    Wraps a :class:`~driftline.store.QueryService`: ``window_series`` and
+    ``drift_series`` calls with the same arguments (the drift monitors of every
+    column of a model, the quality monitors of its columns...) read the store
+    once; concurrent callers of the same read wait for the first. Everything
+    else is passed through. Lives for one pass, so nothing goes stale.
+
+    Example
+    -------
+    >>> class Counting:
+    ...     calls = 0
+    ...     def window_series(self, *args, **kw):
+    ...         Counting.calls += 1
+    ...         return ["w"]
+    >>> q = PassQuery(Counting())
+    >>> q.window_series("p", "m", drift=False) == q.window_series("p", "m", drift=False)
+    True
+    >>> Counting.calls
+    1
+    """
+
+    def __init__(self, query: Any) -> None:
+        self._query = query
+        self._memo: dict[Any, cf.Future[Any]] = {}
+        self._lock = threading.Lock()
+
+    def _read(self, name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        key = (name, args, tuple(sorted(kw.items())))
+        with self._lock:
+            future = self._memo.get(key)
+            first = future is None
+            if future is None:
+                future = self._memo[key] = cf.Future()
+        if first:
+            try:
+                future.set_result(getattr(self._query, name)(*args, **kw))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+    def window_series(self, *args: Any, **kw: Any) -> Any:
+        """``QueryService.window_series``, read once per pass and arguments."""
+        return self._read("window_series", args, kw)
+
+    def drift_series(self, *args: Any, **kw: Any) -> Any:
+        """``QueryService.drift_series``, read once per pass and arguments."""
+        return self._read("drift_series", args, kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._query, name)
+
+
 def judge(
-    service: AlertService, spec: MonitorSpec, now: float, *, judged_until: float | None = None
+    service: AlertService,
+    spec: MonitorSpec,
+    now: float,
+    *,
+    judged_until: float | None = None,
+    query: Any = None,
 ) -> tuple[Evaluation, list[Evaluation]]:
     """Fetch the monitor's series and evaluate it at ``now`` (no writes).
 
     Returns the evaluation of the latest complete window and, when
     ``judged_until`` (the end of the last window judged) leaves windows out,
     the evaluations of those missed windows (at most :data:`BACKFILL_WINDOWS`,
-    newest kept), for the result series only.
+    newest kept), for the result series only. ``query`` (default the service's)
+    reads the store, e.g. a :class:`PassQuery` shared by the monitors of a pass.
     """
+    query = service.query if query is None else query
     width = float(spec.window.size)
     why = unsupported(spec.signal)
     if why is None and spec.window.kind == "sliding":
@@ -122,17 +193,17 @@ def judge(
     try:
         if spec.signal.kind == "expression":
             inputs = {
-                name: signal_series(service.query, inner, **kw)
+                name: signal_series(query, inner, **kw)
                 for name, inner in spec.signal.inputs.items()
             }
 
             def at(t: float) -> Evaluation:
                 return evaluate_expression(spec, inputs, t)
         else:
-            series = signal_series(service.query, spec.signal, **kw)
+            series = signal_series(query, spec.signal, **kw)
             baseline = None
             if isinstance(spec.condition, ChangeCondition) and spec.baseline.kind == "reference":
-                baseline = reference_series(service.query, spec)
+                baseline = reference_series(query, spec)
 
             def at(t: float) -> Evaluation:
                 return evaluate(spec, series, t, baseline=baseline)
@@ -180,11 +251,12 @@ def _run_pool(
     memory = service.store.dialect == "sqlite" and url.database in (None, "", ":memory:")
     pool = cf.ThreadPoolExecutor(max_workers=1 if memory else min(MAX_WORKERS, len(plans)))
     started: dict[int, float] = {}
+    shared = PassQuery(service.query)
 
     def work(row: dict[str, Any], spec: MonitorSpec) -> tuple[Evaluation, list[Evaluation]]:
         started[row["id"]] = time.monotonic()
         until = None if row["dirty"] else row["last_window_end"]
-        return judge(service, spec, now, judged_until=until)
+        return judge(service, spec, now, judged_until=until, query=shared)
 
     futures = {pool.submit(work, row, spec): row["id"] for row, spec in plans}
     pending = set(futures)
