@@ -102,6 +102,9 @@ def make_postgres_database(postgres_server: sa.URL) -> Iterator[Callable[[], str
         return postgres_server.set(database=name).render_as_string(hide_password=False)
 
     yield make
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
     with admin.connect() as conn:
         for name in created:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -116,12 +119,27 @@ def postgres_database(make_postgres_database: Callable[[], str]) -> str:
     return url
 
 
+_ENGINES: dict[str, sa.Engine] = {}
+
+
 def _truncate(url: str) -> None:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Empty every table and restart the sequences.
+
+    ``DELETE`` in reverse dependency order, not ``TRUNCATE``: the tables of a
+    test hold a few rows, and ``TRUNCATE`` of some thirty tables costs about
+    0.6 s per test (new files, fsync) against 0.06 s.
+    """
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = sa.create_engine(url, pool_size=1, max_overflow=0)
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+        sequences = conn.execute(
+            sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        ).scalars()
+        for name in sequences.all():
+            conn.execute(sa.text(f'ALTER SEQUENCE "{name}" RESTART'))
 
 
 @pytest.fixture(params=BACKENDS)

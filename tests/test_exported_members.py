@@ -24,6 +24,7 @@ PACKAGES = [
     "driftline.stats.metrics",
     "driftline.store",
     "driftline.training",
+    "driftline.ui",
 ]
 
 
