@@ -418,3 +418,38 @@ def test_estimated_accuracy_comes_from_the_window_scores(store: Store) -> None:
     assert outcome.firing is True, outcome.reason
     [result] = svc.monitor_results("est")
     assert result["value"] == pytest.approx(0.75, abs=0.01)  # mean of max(p, 1 - p)
+
+
+def test_performance_against_the_reference_uses_the_references_own_metric(
+    store: Store, rng: np.random.Generator
+) -> None:
+    from driftline.alerts._signals import reference_series
+
+    ref = rows(rng, 2000, 0.0)
+    pred = np.asarray(ref["pred"])
+    ref["label"] = np.where(rng.random(2000) < 0.9, pred, 1 - pred).tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        schema = Schema.infer(ref, prediction="pred", target="label")
+    reference = profile(ref, schema)
+    IngestService(store, clock=lambda: T0).ingest(
+        ReferencePayload(
+            batch_id=uuid.uuid4().hex, project="shop", model="ranker", version="v1",
+            profile=reference.to_dict(), schema=schema.to_dict(),
+        )
+    )  # fmt: skip
+    spec = MonitorSpec.model_validate(
+        {
+            "name": "acc", "project": "shop", "model": "ranker",
+            "signal": {"kind": "performance", "metric": "accuracy"}, "baseline": "reference",
+            "condition": {"kind": "change", "relative": 0.1, "direction": "down"},
+        }
+    )  # fmt: skip
+    series = reference_series(QueryService(store), spec)
+    assert series is not None and len(series) == 1
+    expected = float(np.mean(np.asarray(ref["label"]) == pred))
+    assert series.points[0].value == pytest.approx(expected)
+    estimated = spec.model_copy(
+        update={"signal": spec.signal.model_copy(update={"estimated": True})}
+    )
+    assert reference_series(QueryService(store), estimated) is None

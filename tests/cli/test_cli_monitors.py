@@ -10,7 +10,7 @@ from driftline.cli import EXIT_OK, EXIT_USAGE, main
 
 CONFIG = """\
 receivers:
-  - name: team
+  - {name: team, webhook: [{url: "https://hooks.example.com/a?k=1", secret_env: HOOK_SECRET}]}
   - name: oncall
 route:
   receiver: team
@@ -99,11 +99,16 @@ def test_test_route_of_a_monitor(config: Path, capsys: pytest.CaptureFixture[str
     )
     assert out[1] == 'route root/0 (matchers: severity="critical")'
     assert out[2] == "  receiver: oncall"
-    assert out[3] == "  group_by: alertname, project, model"
-    assert out[4].startswith('  group: root/0:{alertname="income-drift",model="scorer",')
-    assert out[5] == "  timings: group_wait 10s, group_interval 5m, repeat_interval 4h"
-    assert out[6] == 'route root/1 (matchers: team=~"risk|fraud")'
+    assert out[3] == "    (no channels: alerts to it go nowhere)"
+    assert out[4] == "  group_by: alertname, project, model"
+    assert out[5].startswith('  group: root/0:{alertname="income-drift",model="scorer",')
+    assert out[6] == "  timings: group_wait 10s, group_interval 5m, repeat_interval 4h"
+    assert out[7] == 'route root/1 (matchers: team=~"risk|fraud")'
     assert "  timings: group_wait 30s, group_interval 5m, repeat_interval 1h" in out
+    # where the channels deliver, secrets named but never shown
+    assert any(
+        line.startswith("    webhook team/webhook/0") and "HOOK_SECRET" in line for line in out
+    ), out
     assert out[-2:] == ["silenced: no", "nothing was sent"]
 
 

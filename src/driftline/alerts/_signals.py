@@ -445,13 +445,17 @@ def reference_series(query: QueryService, spec: Any) -> Series | None:
     """The reference's value of a monitor's signal, as a one-point series, or ``None``.
 
     Known for ``quality`` signals (``missing_rate``, ``mean``, ``std``, ``min``,
-    ``max``, ``distinct_count``) from the reference profile of the monitor's
-    version (default: the newest version with a reference). Other signals have
-    no reference value (a reference holds no volume, latency or labels): a
-    ``change`` condition against the reference is then undecided, and says so.
+    ``max``, ``distinct_count``) and for realised ``performance`` (the metric of
+    the reference's own targets and predictions, when the reference was profiled
+    with both), from the reference profile of the monitor's version (default:
+    the newest version with a reference). Other signals have no reference value
+    (a reference holds no volume or latency): a ``change`` condition against the
+    reference is then undecided, and says so.
     """
     signal = spec.signal
-    if signal.kind != "quality" or signal.measure not in _PROFILE_MEASURES or not spec.model:
+    performance = signal.kind == "performance" and not signal.estimated
+    quality = signal.kind == "quality" and signal.measure in _PROFILE_MEASURES
+    if not (performance or quality) or not spec.model:
         return None
     with query.store.read() as conn:
         try:
@@ -465,6 +469,14 @@ def reference_series(query: QueryService, spec: Any) -> Series | None:
                 break
     if profile is None:
         return None
+    if performance:
+        counts = getattr(profile, "performance", None)
+        if counts is None or not getattr(counts, "n", 0):
+            return None
+        value = counts.metrics().get(signal.metric)
+        if value is None or not math.isfinite(float(value)):
+            return None
+        return Series.of([Point(0.0, 0.0, float(value), n=int(counts.n))])
     names = [signal.column] if signal.column else list(profile.columns)
     values = []
     for name in names:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from driftline.cli._app_common import EXIT_OK, EXIT_USAGE
 
 NAME = "alerts"
-HELP = "Work with alerts: test where one would be routed."
+HELP = "Work with alerts: list, acknowledge, resolve, silence; test where one would be routed."
 
 
 def label(text: str) -> tuple[str, str]:
@@ -41,7 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "in FILE: route path, receiver, group key, group_by values, timings, and whether a "
         "silence or an inhibition rule in the file would mute it. Nothing is sent.",
     )
-    p.add_argument("--config", metavar="FILE", required=True, help="the alerting YAML file")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the alerting YAML file (or --url: ask a server about its stored config)",
+    )
+    p.add_argument("--url", default=None, help="a driftline server to ask instead of FILE")
+    p.add_argument("--token", default=None, help="bearer token (default: DRIFTLINE_TOKEN)")
     p.add_argument(
         "--label",
         metavar="NAME=VALUE",
@@ -82,6 +88,10 @@ def run_test_route(args: argparse.Namespace, *, stream: TextIO | None = None) ->
     from driftline.alerts._duration import format_time
 
     out = stream if stream is not None else sys.stdout
+    if args.config is None:
+        from driftline.cli._alerting import run_remote_test_route
+
+        return run_remote_test_route(args, out)
     config = load_config(args.config)
     if config.route is None:
         print(f"driftline alerts: {args.config} has no route", file=sys.stderr)
@@ -113,6 +123,8 @@ def run_test_route(args: argparse.Namespace, *, stream: TextIO | None = None) ->
         where = f" (matchers: {', '.join(match.matchers)})" if match.matchers else ""
         print(f"route {match.route_id}{where}", file=out)
         print(f"  receiver: {match.receiver}", file=out)
+        for line in _channel_lines(config, match.receiver):
+            print(f"    {line}", file=out)
         print(f"  group_by: {', '.join(match.group_by)}", file=out)
         vals = ", ".join(f'{k}="{v}"' for k, v in values.items()) or "(none)"
         print(f"  group: {key}  [{vals}]", file=out)
@@ -151,3 +163,14 @@ def run(args: argparse.Namespace) -> int:
         print("driftline alerts: expected an action, e.g. test-route", file=sys.stderr)
         return EXIT_USAGE
     return int(action(args))
+
+
+def _channel_lines(config: Any, receiver: str) -> list[str]:
+    """Where each channel of ``receiver`` would deliver, without secrets."""
+    from driftline.alerts.channels import NetworkPolicy, build_channels, describe
+
+    spec = next((r for r in config.receivers if r.name == receiver), None)
+    if spec is None:
+        return ["(no such receiver in the file)"]
+    channels = build_channels(spec, policy=NetworkPolicy())
+    return [describe(c) for c in channels] or ["(no channels: alerts to it go nowhere)"]
