@@ -453,3 +453,26 @@ def test_performance_against_the_reference_uses_the_references_own_metric(
         update={"signal": spec.signal.model_copy(update={"estimated": True})}
     )
     assert reference_series(QueryService(store), estimated) is None
+
+
+def test_the_monitor_list_reads_every_state_at_once_and_agrees_with_each(
+    store: Store, rng: np.random.Generator
+) -> None:
+    upload_reference(store, rng)
+    ingest_hour(store, rng, T0)
+    ingest_hour(store, rng, T0 + HOUR, shift=25.0)
+    clock = Clock(T0 + 2 * HOUR + 5)
+    svc = make(store, clock)
+    svc.apply(config(None, drift_monitor(), volume_monitor(), volume_monitor("quiet")))
+    svc.evaluate_due()
+    clock.t += HOUR  # one more pass: the newest result must win
+    ingest_hour(store, rng, T0 + 2 * HOUR, shift=25.0)
+    svc.evaluate_due()
+    listed = {m["name"]: m for m in svc.list_monitors()}
+    assert sorted(listed) == ["age-drift", "quiet", "volume"]
+    for name, state in listed.items():
+        one = svc.get_monitor(name)
+        assert state["last_result"] == one["last_result"], name
+        assert state["open_alert"] == one["open_alert"], name
+    assert listed["age-drift"]["open_alert"]["state"] == "firing"
+    assert listed["age-drift"]["last_result"]["window_end"] == T0 + 3 * HOUR

@@ -437,3 +437,38 @@ def open_alert_of(conn: sa.Connection, monitor_id: int) -> dict[str, Any] | None
     )
     row = conn.execute(q).first()
     return None if row is None else dict(row._mapping)
+
+
+def latest_results(conn: sa.Connection, monitor_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The newest result of each monitor in ``monitor_ids``, by monitor id (one query)."""
+    if not monitor_ids:
+        return {}
+    r = t.monitor_results
+    newest = (
+        sa.select(
+            r.c.id,
+            sa.func.row_number()
+            .over(partition_by=r.c.monitor_id, order_by=(r.c.at.desc(), r.c.id.desc()))
+            .label("rank"),
+        )
+        .where(r.c.monitor_id.in_(monitor_ids))
+        .subquery()
+    )
+    q = sa.select(r).join(newest, newest.c.id == r.c.id).where(newest.c.rank == 1)
+    return {int(row["monitor_id"]): row for row in _dicts(conn.execute(q))}
+
+
+def open_alerts_of(conn: sa.Connection, monitor_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The newest open alert of each monitor in ``monitor_ids``, by monitor id (one query)."""
+    if not monitor_ids:
+        return {}
+    a = t.alerts
+    q = (
+        sa.select(a)
+        .where(a.c.monitor_id.in_(monitor_ids), a.c.state != "resolved")
+        .order_by(a.c.monitor_id, a.c.updated_at, a.c.id)
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for row in conn.execute(q):
+        out[int(row.monitor_id)] = dict(row._mapping)  # the newest comes last and wins
+    return out

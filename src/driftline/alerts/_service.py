@@ -185,9 +185,19 @@ class AlertService:
             if not repo.delete_monitor(conn, name):
                 raise NotFoundError(f"monitor: no monitor named {name!r}")
 
-    def _monitor_state(self, conn: Any, row: Mapping[str, Any]) -> dict[str, Any]:
-        results = repo.monitor_results(conn, row["id"], limit=1)
-        open_ = repo.open_alert_of(conn, row["id"])
+    def _monitor_state(
+        self,
+        conn: Any,
+        row: Mapping[str, Any],
+        known: tuple[Mapping[int, Any], Mapping[int, Any]] | None = None,
+    ) -> dict[str, Any]:
+        if known is None:
+            results = repo.monitor_results(conn, row["id"], limit=1)
+            open_ = repo.open_alert_of(conn, row["id"])
+        else:  # read for many monitors at once
+            last = known[0].get(row["id"])
+            results = [] if last is None else [last]
+            open_ = known[1].get(row["id"])
         return {
             "name": row["name"], "project": row["project"], "model": row["model"] or None,
             "spec": row["spec"], "enabled": row["enabled"], "source": row["source"],
@@ -203,7 +213,10 @@ class AlertService:
     ) -> list[dict[str, Any]]:
         """Monitors with their state: spec, schedule, last result and open alert."""
         with self.store.read() as conn:
-            return [self._monitor_state(conn, r) for r in repo.list_monitors(conn, project, model)]
+            rows = repo.list_monitors(conn, project, model)
+            ids = [int(r["id"]) for r in rows]
+            known = (repo.latest_results(conn, ids), repo.open_alerts_of(conn, ids))
+            return [self._monitor_state(conn, r, known) for r in rows]
 
     def get_monitor(self, name: str) -> dict[str, Any]:
         """One monitor with its state (see :meth:`list_monitors`)."""
