@@ -4,7 +4,9 @@ Two measurements, each against a real ``driftline serve`` process on a free
 loopback port (started by this script with a fresh database, stopped after):
 
 * **ingest**: prediction rows per second through ``POST /api/v1/ingest/predictions``
-  (gzip JSON, exactly what the SDK sends), 25 features (20 numeric with some
+  (``--encodings json``: gzip JSON) and ``POST /api/v1/ingest/predictions/arrow``
+  (``--encodings arrow``: an LZ4-compressed Arrow IPC stream), each body exactly
+  what the SDK sends for such a batch, 25 features (20 numeric with some
   missing values, 5 categorical), a prediction, a score and a latency per row,
   in batches of 1k and 10k rows, posted one after the other by one ``httpx``
   client; plus the latency distribution of one request (p50, p99). Bodies are
@@ -15,8 +17,10 @@ loopback port (started by this script with a fresh database, stopped after):
   hourly buckets (8,760) with 25 columns, seeded in process through the
   store's ``IngestService`` (``--query-rows-per-hour`` rows an hour), then asked
   for hourly windows (8,760 points) and daily windows (365 points). The first
-  request is cold (drift against the reference is computed per window and
-  cached by the server); the next ``--query-repeats`` are warm.
+  request is cold (per-bucket summaries are computed and stored; with
+  ``--windows-drift`` also the drift against the reference, per window, cached
+  by the server); the next ``--query-repeats`` are warm. By default ``/windows``
+  is asked with ``drift=false`` (the drift series is the ``/drift`` endpoint).
 
 ``--chart`` draws the PNG of ``docs/benchmarks-live.md`` from the JSON of this
 script and of ``sdk_bench.py``; it needs only matplotlib (run it with the
@@ -258,13 +262,18 @@ def prediction_columns(n: int, seed: int, start: float, span_s: float) -> dict[s
 
 
 def prediction_bodies(
-    batch_rows: int, n_batches: int, *, project: str, model: str, seed: int
-) -> list[tuple[bytes, int]]:
-    """``n_batches`` gzip JSON bodies of ``batch_rows`` rows each, with unique ids and batch ids.
+    batch_rows: int, n_batches: int, *, project: str, model: str, seed: int, encoding: str = "json"
+) -> list[tuple[bytes, int, dict[str, str]]]:
+    """``n_batches`` bodies of ``batch_rows`` rows each, with unique ids and batch ids.
 
-    Four distinct column blocks are cycled (building each costs more than
-    posting it); each body gets its own ``batch_id`` and row ids.
+    ``encoding`` ``"json"``: gzip JSON (the body, its JSON size, no query
+    parameters); ``"arrow"``: the SDK's Arrow IPC stream (the body, its JSON size,
+    the query parameters that carry the batch id and names). Four distinct
+    column blocks are cycled (building each costs more than posting it); each
+    body gets its own ``batch_id`` and row ids.
     """
+    from driftline.client._convert import arrow_predictions
+
     blocks = [
         prediction_columns(batch_rows, seed + b, BASE_TIME + 600 * b, 600.0) for b in range(4)
     ]
@@ -279,49 +288,140 @@ def prediction_bodies(
             **blocks[i % 4],
         }
         raw = json.dumps(payload, separators=(",", ":")).encode()
-        out.append((gzip.compress(raw, compresslevel=GZIP_LEVEL), len(raw)))
+        if encoding == "arrow":
+            body = arrow_predictions(payload)
+            if body is None:
+                raise RuntimeError("the synthetic batch is not columnar")
+            keys = ("project", "model", "version", "batch_id")
+            out.append((body, len(raw), {k: str(payload[k]) for k in keys}))
+        else:
+            out.append((gzip.compress(raw, compresslevel=GZIP_LEVEL), len(raw), {}))
     return out
 
 
 # ------------------------------------------------------------------ ingest
-def bench_ingest(url: str, batch_rows: int, n_batches: int, *, warmup: int, seed: int) -> dict:
-    """Post ``warmup`` then ``n_batches`` bodies one after the other; rows/s and latency."""
+def bench_ingest(
+    url: str,
+    batch_rows: int,
+    n_batches: int,
+    *,
+    warmup: int,
+    seed: int,
+    encoding: str = "json",
+    clients: int = 1,
+) -> dict:
+    """Post ``warmup`` then ``n_batches`` bodies; rows/s and latency.
+
+    ``clients`` threads, each with its own connection, post their share of the
+    bodies one after the other (1: a single SDK process; more: several).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     import httpx
 
     bodies = prediction_bodies(
-        batch_rows, warmup + n_batches, project="bench", model=f"ingest{batch_rows}", seed=seed
-    )
-    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        batch_rows, warmup + n_batches, project="bench", model=f"ingest{batch_rows}", seed=seed,
+        encoding=encoding,
+    )  # fmt: skip
+    if encoding == "arrow":
+        path = "/api/v1/ingest/predictions/arrow"
+        headers = {"Content-Type": "application/vnd.apache.arrow.stream"}
+    else:
+        path = "/api/v1/ingest/predictions"
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
     lat: list[int] = []
-    with httpx.Client(base_url=url, headers=headers, timeout=300.0) as client:
+    conns = [
+        httpx.Client(base_url=url, headers=headers, timeout=300.0) for _ in range(max(1, clients))
+    ]
 
-        def post(body: bytes) -> int:
-            t0 = time.perf_counter_ns()
-            r = client.post("/api/v1/ingest/predictions", content=body)
-            dt_ns = time.perf_counter_ns() - t0
-            if r.status_code != 200 or r.json().get("accepted") != batch_rows:
-                raise RuntimeError(f"ingest answered {r.status_code}: {r.text[:300]}")
-            return dt_ns
+    def post(client: httpx.Client, body: bytes, params: dict[str, str]) -> int:
+        t0 = time.perf_counter_ns()
+        r = client.post(path, content=body, params=params)
+        dt_ns = time.perf_counter_ns() - t0
+        if r.status_code != 200 or r.json().get("accepted") != batch_rows:
+            raise RuntimeError(f"ingest answered {r.status_code}: {r.text[:300]}")
+        return dt_ns
 
-        for body, _ in bodies[:warmup]:
-            post(body)
+    def share(k: int) -> list[int]:
+        return [post(conns[k], b, p) for b, _, p in bodies[warmup:][k :: len(conns)]]
+
+    try:
+        for body, _, params in bodies[:warmup]:
+            post(conns[0], body, params)
         t_start = time.perf_counter()
-        for body, _ in bodies[warmup:]:
-            lat.append(post(body))
+        with ThreadPoolExecutor(len(conns)) as pool:
+            for part in pool.map(share, range(len(conns))):
+                lat.extend(part)
         wall = time.perf_counter() - t_start
+    finally:
+        for c in conns:
+            c.close()
     rows = batch_rows * n_batches
     ms = {k.replace("_us", "_ms"): v / 1e3 for k, v in percentiles_us(lat).items()}
     return {
+        "encoding": encoding,
+        "clients": len(conns),
         "batch_rows": batch_rows,
         "batches": n_batches,
         "warmup_batches": warmup,
         "rows": rows,
         "wall_s": round(wall, 3),
         "rows_per_s": round(rows / wall, 1),
-        "body_gzip_bytes": sum(len(b) for b, _ in bodies) // len(bodies),
-        "body_json_bytes": sum(n for _, n in bodies) // len(bodies),
+        "body_bytes": sum(len(b) for b, _, _ in bodies) // len(bodies),
+        "body_json_bytes": sum(n for _, n, _ in bodies) // len(bodies),
         "latency": {k: round(v, 3) for k, v in ms.items()},
     }
+
+
+def bench_ingest_ab(url: str, batch_rows: int, n_batches: int, *, warmup: int, seed: int) -> list:
+    """gzip JSON and Arrow bodies posted alternately to one server: one result per encoding.
+
+    On a shared machine whose load drifts, alternating the two encodings batch by
+    batch gives both the same conditions; rows/s is rows over the summed request times.
+    """
+    import httpx
+
+    paths = {"json": "/api/v1/ingest/predictions", "arrow": "/api/v1/ingest/predictions/arrow"}
+    heads = {
+        "json": {"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        "arrow": {"Content-Type": "application/vnd.apache.arrow.stream"},
+    }
+    bodies = {
+        enc: prediction_bodies(
+            batch_rows,
+            warmup + n_batches,
+            project="bench",
+            model=f"ab{batch_rows}{enc}",
+            seed=seed + k,
+            encoding=enc,
+        )
+        for k, enc in enumerate(("json", "arrow"))
+    }
+    lat: dict[str, list[int]] = {"json": [], "arrow": []}
+    with httpx.Client(base_url=url, timeout=300.0) as client:
+        for i in range(warmup + n_batches):
+            for enc in ("json", "arrow") if i % 2 == 0 else ("arrow", "json"):
+                body, _, params = bodies[enc][i]
+                t0 = time.perf_counter_ns()
+                r = client.post(paths[enc], content=body, params=params, headers=heads[enc])
+                dt_ns = time.perf_counter_ns() - t0
+                if r.status_code != 200 or r.json().get("accepted") != batch_rows:
+                    raise RuntimeError(f"ingest answered {r.status_code}: {r.text[:300]}")
+                if i >= warmup:
+                    lat[enc].append(dt_ns)
+    out = []
+    for enc in ("json", "arrow"):
+        busy = sum(lat[enc]) / 1e9
+        ms = {k.replace("_us", "_ms"): v / 1e3 for k, v in percentiles_us(lat[enc]).items()}
+        out.append({
+            "encoding": enc, "interleaved": True, "clients": 1, "batch_rows": batch_rows,
+            "batches": n_batches, "warmup_batches": warmup, "rows": batch_rows * n_batches,
+            "wall_s": round(busy, 3), "rows_per_s": round(batch_rows * n_batches / busy, 1),
+            "body_bytes": sum(len(b) for b, _, _ in bodies[enc]) // len(bodies[enc]),
+            "body_json_bytes": sum(n for _, n, _ in bodies[enc]) // len(bodies[enc]),
+            "latency": {k: round(v, 3) for k, v in ms.items()},
+        })  # fmt: skip
+    return out
 
 
 # ------------------------------------------------------------------ query
@@ -361,7 +461,13 @@ def seed_year(database_url: str, *, hours: int, rows_per_hour: int, seed: int) -
 
 
 def bench_query(
-    url: str, *, hours: int, window_seconds: int, repeats: int, endpoint: str = "windows"
+    url: str,
+    *,
+    hours: int,
+    window_seconds: int,
+    repeats: int,
+    endpoint: str = "windows",
+    drift: bool = False,
 ) -> dict:
     """Time ``GET .../{endpoint}`` over the seeded year: one cold request, ``repeats`` warm ones.
 
@@ -370,11 +476,13 @@ def bench_query(
     """
     import httpx
 
-    params = {
+    params: dict[str, Any] = {
         "start": BASE_TIME,
         "end": BASE_TIME + hours * 3600.0,
         "window_seconds": window_seconds,
     }
+    if endpoint == "windows":
+        params["drift"] = "true" if drift else "false"
     times = []
     with httpx.Client(base_url=url, timeout=900.0) as client:
         for _ in range(1 + repeats):
@@ -394,6 +502,7 @@ def bench_query(
     warm = sorted(times[1:])
     return {
         "endpoint": endpoint,
+        **({"drift": drift} if endpoint == "windows" else {}),
         "window_seconds": window_seconds,
         "windows": n_windows,
         "drift_results": n_drift,
@@ -430,7 +539,9 @@ def chart(sdk_json: Path, server_json: Path, png: Path) -> None:
     ax1.set_title("Logging 10 metrics per call")
     ax1.legend(loc="upper right", fontsize=8)
     ing = server.get("ingest", [])
-    names = [f"{r['backend']}\n{r['batch_rows'] // 1000}k/batch" for r in ing]
+    names = [
+        f"{r['backend']} {r.get('encoding', 'json')}\n{r['batch_rows'] // 1000}k/batch" for r in ing
+    ]
     ax2.bar(names, [r["rows_per_s"] for r in ing], color="#2ca02c")
     for i, r in enumerate(ing):
         ax2.text(
@@ -507,16 +618,19 @@ def tables(sdk_json: Path, server_json: Path) -> str:
         )
     out.append("")
     out.append(
-        "| database | rows per batch | batches | rows/s | p50 ms per batch | p99 ms | "
-        "body (gzip / JSON) KiB |"
+        "| database | body | clients | rows per batch | batches | rows/s | p50 ms per batch | "
+        "p99 ms | body / JSON KiB |"
     )
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in server.get("ingest", []):
         lat = r["latency"]
+        body = r.get("body_bytes", r.get("body_gzip_bytes", 0))
+        kind = {"json": "gzip JSON", "arrow": "Arrow (LZ4)"}[r.get("encoding", "json")]
         out.append(
-            f"| {r['backend']} | {r['batch_rows']:,} | {r['batches']} | {_fmt(r['rows_per_s'], 0)} | "
-            f"{_fmt(lat['p50_ms'])} | {_fmt(lat['p99_ms'])} | "
-            f"{r['body_gzip_bytes'] // 1024:,} / {r['body_json_bytes'] // 1024:,} |"
+            f"| {r['backend']} | {kind} | {r.get('clients', 1)} | {r['batch_rows']:,} | "
+            f"{r['batches']} | "
+            f"{_fmt(r['rows_per_s'], 0)} | {_fmt(lat['p50_ms'])} | {_fmt(lat['p99_ms'])} | "
+            f"{body // 1024:,} / {r['body_json_bytes'] // 1024:,} |"
         )
     out.append("")
     out.append(
@@ -526,8 +640,11 @@ def tables(sdk_json: Path, server_json: Path) -> str:
     out.append("|---|---|---|---:|---:|---:|---:|---:|---|")
     for q in server.get("query", []):
         seed = q["seed"]
+        endpoint = q.get("endpoint", "windows")
+        if endpoint == "windows":
+            endpoint += f" (drift={'true' if q.get('drift', True) else 'false'})"
         out.append(
-            f"| {q['backend']} | {q.get('endpoint', 'windows')} | {q['window_seconds'] // 3600} h | "
+            f"| {q['backend']} | {endpoint} | {q['window_seconds'] // 3600} h | "
             f"{q['windows']:,} | "
             f"{q['drift_results']:,} | {_fmt(q['cold_s'], 2)} | {_fmt(q['warm_median_s'], 2)} | "
             f"{q['response_bytes'] / 2**20:.1f} | {seed['rows']:,} rows in {seed['seed_s']} s |"
@@ -548,6 +665,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="rows posted per backend and batch size, after the warm-up (default 200k)",
     )
     p.add_argument("--warmup", type=int, default=3, help="batches posted before the clock")
+    p.add_argument(
+        "--encodings",
+        nargs="+",
+        choices=["json", "arrow"],
+        default=["json", "arrow"],
+        help="ingest body encodings to time (default: both)",
+    )
+    p.add_argument(
+        "--clients",
+        nargs="+",
+        type=int,
+        default=[1],
+        help="concurrent posting clients for the ingest (default 1: one SDK process)",
+    )
+    p.add_argument(
+        "--ab",
+        action="store_true",
+        help="post gzip JSON and Arrow bodies alternately to one server per backend and "
+        "batch size (fair under a drifting load) instead of one encoding per server",
+    )
+    p.add_argument(
+        "--windows-drift",
+        action="store_true",
+        help="ask /windows with drift=true (per-window drift against the reference)",
+    )
     p.add_argument("--query-backends", nargs="*", default=["sqlite"])
     p.add_argument("--query-hours", type=int, default=8760)
     p.add_argument("--query-rows-per-hour", type=int, default=4)
@@ -605,16 +747,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="driftline-server-bench-") as tmp:
         workdir = Path(tmp)
         server_log = workdir / "server.log"
-        if not args.skip_ingest:
+        if not args.skip_ingest and args.ab:
+            for backend, size in itertools.product(args.backends, args.batch_sizes):
+                n_batches = max(1, args.rows // size)
+                with (
+                    backend_url(backend, workdir, args.postgres_url) as db,
+                    live_server(db, log_path=server_log) as url,
+                ):
+                    log(f"ingest {backend} json/arrow alternately, {size} rows/batch x {n_batches}")
+                    for r in bench_ingest_ab(url, size, n_batches, warmup=args.warmup, seed=size):
+                        r["backend"] = backend
+                        log(f"  {r['encoding']}: {r['rows_per_s']:,.0f} rows/s, "
+                            f"p50 {r['latency']['p50_ms']:.1f} ms")  # fmt: skip
+                        result["ingest"].append(r)
+        if not args.skip_ingest and not args.ab:
             for backend in args.backends:
-                for size in args.batch_sizes:
+                for size, encoding, clients in itertools.product(
+                    args.batch_sizes, args.encodings, args.clients
+                ):
                     n_batches = max(1, args.rows // size)
                     with (
                         backend_url(backend, workdir, args.postgres_url) as db,
                         live_server(db, log_path=server_log) as url,
                     ):
-                        log(f"ingest {backend} {size} rows/batch x {n_batches}")
-                        r = bench_ingest(url, size, n_batches, warmup=args.warmup, seed=size)
+                        log(
+                            f"ingest {backend} {encoding} {size} rows/batch x {n_batches}, "
+                            f"{clients} client(s)"
+                        )
+                        r = bench_ingest(
+                            url, size, n_batches, warmup=args.warmup, seed=size,
+                            encoding=encoding, clients=clients,
+                        )  # fmt: skip
                     r["backend"] = backend
                     log(
                         f"  {r['rows_per_s']:,.0f} rows/s, p50 {r['latency']['p50_ms']:.1f} ms, "
@@ -641,6 +804,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             window_seconds=window,
                             repeats=args.query_repeats,
                             endpoint=endpoint,
+                            drift=args.windows_drift,
                         )
                         q.update(backend=backend, seed=seeded, columns=N_NUMERIC + N_CATEGORICAL)
                         q["measured_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,11 +144,21 @@ def _truncate(url: str) -> None:
             conn.execute(sa.text(f'ALTER SEQUENCE "{name}" RESTART'))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite file, copied for each test (migrating one costs ~0.15 s)."""
+    path = tmp_path_factory.mktemp("template") / "driftline.db"
+    Store.open(f"sqlite:///{path}").close()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """URL of an empty, migrated database: a SQLite file, or the session's PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/driftline.db"
+        target = tmp_path / "driftline.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
     url: str = request.getfixturevalue("postgres_database")
     _truncate(url)
     return url

@@ -16,6 +16,26 @@ Environment variables
     embedded store in process.
 ``DRIFTLINE_TOKEN``
     API token the SDK sends as a bearer token.
+``DRIFTLINE_ALERT_ALLOW``
+    Comma-separated address ranges (``10.1.0.0/16``, ``127.0.0.1/32``) or host names
+    that webhook, Slack and Alertmanager notifications may reach although they are in
+    a blocked range (private, loopback, link-local). Default: none.
+``DRIFTLINE_PREDICTION_RETENTION_DAYS``
+    Days of raw predictions, labels and events the store keeps (counted back from
+    the newest row of a model version); ``none``: no age bound. Default: 30.
+    Window aggregates (profiles, performance, drift) are never pruned.
+``DRIFTLINE_FEATURE_RETENTION_DAYS``
+    Days of raw feature values kept with the predictions (fewer than the
+    predictions' days keeps rows without their features); ``none``: as long as
+    the predictions. Default: none.
+``DRIFTLINE_MAX_PREDICTIONS_PER_VERSION``
+    Most raw prediction rows kept per model version (oldest go first); ``none``:
+    no row bound. Default: 1000000.
+``DRIFTLINE_KEEP_FEATURES``
+    ``true`` or ``false``: store the raw feature values of each prediction at all.
+    Default: true.
+``DRIFTLINE_RETENTION_CHECK_SECONDS``
+    Seconds between retention passes per model version. Default: 60.
 
 Example
 -------
@@ -46,12 +66,54 @@ class Settings:
     database_url: str
     server_url: str | None
     token: str | None
+    alert_allow: tuple[str, ...] = ()
+    prediction_retention_days: float | None = 30.0
+    feature_retention_days: float | None = None
+    max_predictions_per_version: int | None = 1_000_000
+    keep_features: bool = True
+    retention_check_s: float = 60.0
 
 
 def _default_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("driftline", appauthor=False))
+
+
+def _bound(
+    env: Mapping[str, str], name: str, default: float | None, *, what: str, integer: bool = False
+) -> float | None:
+    """A positive number (or ``none``: no bound) from ``env[name]``; ``default`` when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "none":
+        return None
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < float("inf"):
+        raise ConfigError(f"{name}: expected a positive {what} or 'none', got {raw!r}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _bound(env, name, default, what="number of seconds")
+    if value is None:
+        raise ConfigError(f"{name}: expected a positive number of seconds, got 'none'")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: expected 'true' or 'false', got {env[name]!r}")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,4 +139,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if server_url is not None and not server_url.startswith(("http://", "https://")):
         raise ConfigError(f"DRIFTLINE_URL: expected an http:// or https:// URL, got {server_url!r}")
     token = env.get("DRIFTLINE_TOKEN", "").strip() or None
-    return Settings(data_dir=data_dir, database_url=db_url, server_url=server_url, token=token)
+    allow = tuple(a.strip() for a in env.get("DRIFTLINE_ALERT_ALLOW", "").split(",") if a.strip())
+    days = "number of days"
+    max_rows = _bound(
+        env, "DRIFTLINE_MAX_PREDICTIONS_PER_VERSION", 1_000_000, what="integer", integer=True
+    )
+    return Settings(
+        data_dir=data_dir,
+        database_url=db_url,
+        server_url=server_url,
+        token=token,
+        alert_allow=allow,
+        prediction_retention_days=_bound(
+            env, "DRIFTLINE_PREDICTION_RETENTION_DAYS", 30.0, what=days
+        ),
+        feature_retention_days=_bound(env, "DRIFTLINE_FEATURE_RETENTION_DAYS", None, what=days),
+        max_predictions_per_version=None if max_rows is None else int(max_rows),
+        keep_features=_flag(env, "DRIFTLINE_KEEP_FEATURES", True),
+        retention_check_s=_positive(env, "DRIFTLINE_RETENTION_CHECK_SECONDS", 60.0),
+    )

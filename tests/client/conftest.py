@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from driftline.client._convert import ARROW_COLUMNS
+from driftline.client._delivery import ARROW_CONTENT_TYPE
 from driftline.config import Settings, load_settings
 
 
@@ -32,8 +34,11 @@ class FakeServer:
     def handler(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
-        assert request.headers["content-encoding"] == "gzip"
-        body = json.loads(gzip.decompress(request.content))
+        if request.headers["content-type"] == ARROW_CONTENT_TYPE:
+            body = _arrow_body(request)
+        else:
+            assert request.headers["content-encoding"] == "gzip"
+            body = json.loads(gzip.decompress(request.content))
         with self.lock:
             self.requests.append((self.clock(), request.url.path, body))
             if self.script:
@@ -65,6 +70,24 @@ class FakeServer:
                 ids.add(body["batch_id"])
                 out.append(body)
         return out
+
+
+def _arrow_body(request: httpx.Request) -> dict[str, Any]:
+    """The JSON-shaped payload of an Arrow predictions request (columns back to fields)."""
+    import pyarrow as pa
+
+    assert request.url.path.endswith("/predictions/arrow")
+    table = pa.ipc.open_stream(request.content).read_all()
+    fields = {column: field for field, column in ARROW_COLUMNS.items()}
+    body: dict[str, Any] = dict(request.url.params)
+    body["features"] = {}
+    for name in table.column_names:
+        values = table.column(name).to_pylist()
+        if name in fields:
+            body[fields[name]] = values
+        else:
+            body["features"][name] = values
+    return body
 
 
 def _rows(body: dict[str, Any]) -> int:

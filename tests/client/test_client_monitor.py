@@ -132,7 +132,7 @@ def test_large_frames_are_split_into_bounded_batches(fake_server, settings: Sett
     )
     ids = m.log_predictions({"x": np.arange(2500)}, np.zeros(2500))
     assert m.flush(5.0)
-    batches = _batches(fake_server, "/predictions", PredictionsBatch)
+    batches = _batches(fake_server, "/predictions/arrow", PredictionsBatch)  # columnar: Arrow
     assert [b.n_rows for b in batches] == [1000, 1000, 500]
     assert [i for b in batches for i in b.ids] == ids
     m.close()

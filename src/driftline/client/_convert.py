@@ -11,7 +11,14 @@ import numpy as np
 
 from driftline.errors import InputError
 
-__all__ = ["column_list", "feature_columns", "is_single_row", "timestamps_list"]
+__all__ = [
+    "ARROW_COLUMNS",
+    "arrow_predictions",
+    "column_list",
+    "feature_columns",
+    "is_single_row",
+    "timestamps_list",
+]
 
 _SEQUENCE_TYPES = (list, tuple, np.ndarray)
 
@@ -207,3 +214,83 @@ def timestamps_list(values: Any, n: int, now: float, name: str = "timestamps") -
         values = [values]
     items = column_list(values, name)
     return [_epoch(v, name, i) for i, v in enumerate(items)]
+
+
+ARROW_COLUMNS = {
+    "ids": "__id",
+    "timestamps": "__timestamp",
+    "predictions": "__prediction",
+    "scores": "__score",
+    "latency_ms": "__latency_ms",
+    "errors": "__error",
+}
+"""Field of a predictions payload -> its column in an Arrow body (every other column: a feature)."""
+
+
+def _arrow_scalar(typ: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_null(typ)
+        or pa.types.is_boolean(typ)
+        or pa.types.is_integer(typ)
+        or pa.types.is_floating(typ)
+        or pa.types.is_string(typ)
+    )
+
+
+def arrow_predictions(payload: Mapping[str, Any], compression: str | None = "lz4") -> bytes | None:
+    """An Arrow IPC stream of a predictions payload, or ``None`` when it is not columnar.
+
+    Columnar: every column holds strings, numbers, booleans or nulls of one type
+    (``scores`` may hold equal-length lists of numbers), and no feature name
+    starts like a reserved column (``__id`` ...). Anything else (nested values,
+    mixed types, dates) is left to the JSON encoding, which sends it as is.
+    ``compression`` is an Arrow IPC buffer codec (``"lz4"``, ``"zstd"`` or ``None``).
+
+    Example
+    -------
+    >>> import pyarrow as pa
+    >>> body = arrow_predictions({"ids": ["a"], "timestamps": [1.5], "predictions": [1],
+    ...                           "features": {"age": [31.0]}})
+    >>> pa.ipc.open_stream(body).read_all().column_names
+    ['__id', '__timestamp', '__prediction', 'age']
+    >>> arrow_predictions({"ids": ["a"], "timestamps": [1.5], "predictions": [{"k": 1}],
+    ...                    "features": {}}) is None
+    True
+    """
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    features = payload.get("features") or {}
+    if any(name in ARROW_COLUMNS.values() for name in features):
+        return None
+    columns: list[tuple[str, Any]] = [
+        (column, payload[field])
+        for field, column in ARROW_COLUMNS.items()
+        if payload.get(field) is not None
+    ]
+    columns += list(features.items())
+    arrays = []
+    try:
+        for name, values in columns:
+            arr = pa.array(values)
+            typ = arr.type
+            ok = _arrow_scalar(typ)
+            if name == "__score" and pa.types.is_list(typ):
+                ok = pa.types.is_floating(typ.value_type) or pa.types.is_integer(typ.value_type)
+            if name == "__timestamp":
+                ok = pa.types.is_floating(typ) or pa.types.is_integer(typ)
+            if not ok:
+                return None
+            arrays.append(arr)
+        table = pa.Table.from_arrays(arrays, names=[name for name, _ in columns])
+        sink = pa.BufferOutputStream()
+        options = pa.ipc.IpcWriteOptions(compression=compression)
+        with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+            writer.write_table(table)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    body: bytes = sink.getvalue().to_pybytes()
+    return body

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "ARROW_CONTENT_TYPE",
+    "ARROW_MIN_ROWS",
     "INGEST_PATHS",
     "Ack",
     "Delivery",
@@ -50,6 +52,14 @@ INGEST_PATHS: dict[str, str] = {
 
 GZIP_LEVEL = 5
 """zlib level of request bodies: 5 compresses JSON nearly as well as 9, several times faster."""
+
+ARROW_CONTENT_TYPE = "application/vnd.apache.arrow.stream"
+"""Content type of an Arrow IPC stream body."""
+
+ARROW_MIN_ROWS = 256
+"""Predictions batches of at least this many rows go as an LZ4-compressed Arrow IPC stream
+(when columnar, see :func:`driftline.client._convert.arrow_predictions`); smaller ones as
+gzip JSON, whose encoding costs less than Arrow's fixed overhead for a few rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +226,11 @@ class HttpDelivery:
     max_body_bytes
         Largest JSON body sent in one request (default 16 MiB, half the server's
         default limit); larger batches are split.
+    arrow
+        Send predictions batches of :data:`ARROW_MIN_ROWS` rows or more as an
+        Arrow IPC stream (LZ4-compressed buffers) to ``.../predictions/arrow``
+        when their columns allow it (default ``True``); a server without that
+        endpoint (404, 405 or 415) gets gzip JSON from then on.
     """
 
     def __init__(
@@ -226,9 +241,11 @@ class HttpDelivery:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 10.0,
         max_body_bytes: int = 16 * 2**20,
+        arrow: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.max_body_bytes = max_body_bytes
+        self.arrow = arrow
         self._token = token
         self._transport = transport
         self._timeout = timeout
@@ -259,6 +276,10 @@ class HttpDelivery:
         A batch larger than ``max_body_bytes`` of JSON, or answered 413, is split in
         halves (recursively) that are sent one after the other.
         """
+        if kind == "predictions" and self.arrow:
+            ack = self._send_arrow(payload)
+            if ack is not None:
+                return ack
         raw = encode_json(payload)
         if len(raw) > self.max_body_bytes:
             halves = split_payload(kind, payload)
@@ -272,6 +293,31 @@ class HttpDelivery:
                 raise
             return self._send_parts(kind, payload, halves)
 
+    def _send_arrow(self, payload: Mapping[str, Any]) -> Ack | None:
+        """Post a predictions batch as Arrow; ``None``: send it as JSON instead."""
+        from driftline.client._convert import arrow_predictions
+
+        if len(payload.get("ids") or ()) < ARROW_MIN_ROWS:
+            return None
+        body = arrow_predictions(payload)
+        if body is None:
+            return None
+        if len(body) > self.max_body_bytes:
+            halves = split_payload("predictions", payload)
+            return None if halves is None else self._send_parts("predictions", payload, halves)
+        params = {k: str(payload[k]) for k in ("project", "model", "version", "batch_id")}
+        headers = {"Content-Type": ARROW_CONTENT_TYPE, "Content-Encoding": "identity"}
+        try:
+            return self._post("predictions", body, path="/arrow", params=params, headers=headers)
+        except RejectedDeliveryError as exc:
+            if exc.status in (404, 405, 415):  # a server without the Arrow endpoint
+                self.arrow = False
+                return None
+            halves = split_payload("predictions", payload) if exc.status == 413 else None
+            if halves is None:
+                raise
+            return self._send_parts("predictions", payload, halves)
+
     def _send_parts(
         self, kind: str, payload: Mapping[str, Any], parts: list[dict[str, Any]]
     ) -> Ack:
@@ -282,10 +328,19 @@ class HttpDelivery:
             all(a.duplicate for a in acks),
         )
 
-    def _post(self, kind: str, body: bytes) -> Ack:
+    def _post(
+        self,
+        kind: str,
+        body: bytes,
+        *,
+        path: str = "",
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Ack:
         httpx = self._httpx
+        url = INGEST_PATHS[kind] + path
         try:
-            resp = self._http().post(INGEST_PATHS[kind], content=body)
+            resp = self._http().post(url, content=body, params=params, headers=headers)
         except httpx.TransportError as exc:  # connect, read, write, pool errors
             raise RetryableDeliveryError(f"{type(exc).__name__}: {exc}") from exc
         status = resp.status_code
@@ -297,7 +352,7 @@ class HttpDelivery:
                 raise RetryableDeliveryError(
                     f"server answered 200 without an acknowledgement: {resp.text[:200]!r}"
                 ) from exc
-        message = f"HTTP {status} from {INGEST_PATHS[kind]}: {resp.text[:300]}"
+        message = f"HTTP {status} from {url}: {resp.text[:300]}"
         if status >= 500 or status in (408, 429):
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             raise RetryableDeliveryError(message, retry_after=retry_after, status=status)

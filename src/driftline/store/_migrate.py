@@ -3,7 +3,7 @@
 Example
 -------
 >>> head_revision()
-'0003'
+'0004'
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,9 +22,19 @@ from driftline.store._ingest import DEFAULT_BUCKET_SECONDS
 from driftline.store._query_runs import RunQueries
 from driftline.store._sql import loads
 from driftline.store._window_drift import WINDOW_DRIFT_METHOD
-from driftline.store._windows_query import WindowSummary, drift_between, summarise_windows
+from driftline.store._window_summaries import read_window_aggregates
+from driftline.store._windows_query import (
+    LATENCY_QUANTILES,
+    WindowSummary,
+    drift_between,
+    load_window_profiles,
+)
 
 __all__ = ["QueryService"]
+
+
+def _value(value: Any) -> Any:
+    return value
 
 
 class QueryService(RunQueries):
@@ -269,40 +280,113 @@ class QueryService(RunQueries):
         -------
         list of WindowSummary
             One per window that holds predictions, labels or events.
+
+        Notes
+        -----
+        Volume, quality, latency, errors, labels, performance and events come
+        from stored per-bucket summaries read in one range scan (see
+        :mod:`driftline.store._window_summaries`); only buckets written since
+        the last query are summarised again. A window's ``profile`` is read
+        from its bucket profiles on first access, and with ``drift=True`` for
+        the windows whose drift is not cached yet.
         """
         self._check_window(window_seconds)
         with self.store.read() as conn:
             mid, ids = self._version_ids(conn, project, model, version)
-            refs: dict[int, tuple[Any, str | None, Any]] = {}
-
-            def reference_of(version_id: int) -> tuple[Any, str | None, Any]:
-                if version_id not in refs:
-                    refs[version_id] = self._reference(conn, version_id)
-                return refs[version_id]
-
-            def drift_of(
-                w: float, stamp: tuple[float, int], profile: Any, version_id: int
-            ) -> dict[str, dict[str, Any]]:
-                reference, _, ref_key = reference_of(version_id)
-                if reference is None:
-                    return {}
-                key = ("window", tuple(ids), window_seconds, w, stamp, ref_key)
-                return self._cached_drift(
-                    key, lambda: drift_between(reference, profile, self.drift_methods)
+        aggs = read_window_aggregates(
+            self.store, model_id=mid, version_ids=ids,
+            include_unattributed_events=version is None, bucket_seconds=self.bucket_seconds,
+            window_seconds=window_seconds, start=start, end=end, quantiles=LATENCY_QUANTILES,
+        )  # fmt: skip
+        bases = sorted({a.base for a in aggs if a.base is not None})
+        rp = t.reference_profiles
+        refs: dict[int, tuple[Any, str | None, Any]] = {}
+        loaded: dict[float, tuple[Any, int | None]] = {}
+        drifts: dict[float, dict[str, dict[str, Any]]] = {}
+        with self.store.read() as conn:
+            if drift:
+                refs = {v: self._reference(conn, v) for v in bases}
+            else:
+                sources = dict(
+                    conn.execute(
+                        sa.select(rp.c.model_version_id, rp.c.source).where(
+                            rp.c.model_version_id.in_(bases)
+                        )
+                    ).all()
                 )
+                refs = {v: (None, sources.get(v), None) for v in bases}
+            keys: dict[float, tuple[Any, ...]] = {}
+            if drift:
+                for a in aggs:
+                    if a.base is not None and refs[a.base][0] is not None:
+                        keys[a.start] = (
+                            "window", tuple(ids), window_seconds, a.start, a.stamp,
+                            refs[a.base][2],
+                        )  # fmt: skip
+                missing = [w for w, k in keys.items() if k not in self._drift_cache]
+                loaded = load_window_profiles(
+                    conn, version_ids=ids, bucket_seconds=self.bucket_seconds,
+                    window_seconds=window_seconds, windows=missing, end=end,
+                )  # fmt: skip
+        for a in aggs:
+            if a.start not in keys or a.base is None:
+                continue
+            reference = refs[a.base][0]
+            current = loaded.get(a.start, (None, None))[0]
 
-            return summarise_windows(
-                conn,
-                model_id=mid,
-                version_ids=ids,
-                include_unattributed_events=version is None,
-                bucket_seconds=self.bucket_seconds,
-                window_seconds=window_seconds,
-                start=start,
-                end=end,
-                source_of=lambda version_id: reference_of(version_id)[1],
-                drift_of=drift_of if drift else None,
+            def compute(r: Any = reference, c: Any = current, w: float = a.start) -> Any:
+                if c is None:  # evicted from the cache since the check
+                    c = self._load_profile(ids, window_seconds, w, end)
+                return drift_between(r, c, self.drift_methods)
+
+            drifts[a.start] = self._cached_drift(keys[a.start], compute)
+        out = []
+        for a in aggs:
+            n, c = a.n, a.counts
+            if a.start in loaded:
+                loader: Any = functools.partial(_value, loaded[a.start][0])
+            else:
+                loader = functools.partial(self._load_profile, ids, window_seconds, a.start, end)
+            out.append(
+                WindowSummary(
+                    start=a.start,
+                    end=a.start + window_seconds,
+                    n_predictions=n,
+                    missing_rates=a.missing_rates,
+                    drift=drifts.get(a.start, {}),
+                    reference_source=None if a.base is None else refs[a.base][1],
+                    n_labels=c.n,
+                    label_coverage=(c.n / n) if n else None,
+                    label_delay_mean_s=c.mean_delay,
+                    label_delay_max_s=c.delay_max if c.n else None,
+                    performance=c.metrics(),
+                    latency_p50_ms=a.latency[0],
+                    latency_p95_ms=a.latency[1],
+                    latency_p99_ms=a.latency[2],
+                    error_rate=(a.n_errors / n) if n else None,
+                    events={
+                        name: {
+                            "count": int(v[0]),
+                            "value_sum": float(v[1]),
+                            "rate": (v[0] / n) if n else None,
+                        }
+                        for name, v in sorted(a.events.items())
+                    },
+                    profile_loader=loader,
+                )
             )
+        return out
+
+    def _load_profile(
+        self, ids: list[int], window_seconds: int, w: float, end: float | None
+    ) -> Any:
+        """The merged profile of one window (buckets before ``end``), read now."""
+        with self.store.read() as conn:
+            got = load_window_profiles(
+                conn, version_ids=ids, bucket_seconds=self.bucket_seconds,
+                window_seconds=window_seconds, windows=[w], end=end,
+            )  # fmt: skip
+        return got.get(w, (None, None))[0]
 
     def drift_series(
         self,

@@ -8,11 +8,15 @@ backfilled history is not deleted on arrival) and by count per model version.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from driftline.errors import InputError
 from driftline.store import _schema as t
+
+if TYPE_CHECKING:
+    from driftline.config import Settings
 
 __all__ = ["RetentionPolicy", "prune_model_rows", "prune_version_rows"]
 
@@ -39,22 +43,54 @@ class RetentionPolicy:
         Keep the feature values of each prediction (in ``feature_chunks``).
     check_every_s : float, default 60
         Seconds between retention passes per model version and service.
+    feature_max_age_days : float or None, default None
+        Feature values more than this many days older than the newest row of
+        the version are deleted while their prediction rows stay (a stored
+        prediction then reads with ``features`` ``None``). ``None``: kept as
+        long as the predictions.
 
     Example
     -------
     >>> RetentionPolicy(max_age_days=7).max_rows_per_version
     1000000
+    >>> from driftline.config import load_settings
+    >>> env = {"DRIFTLINE_DATA_DIR": "/tmp/dl", "DRIFTLINE_PREDICTION_RETENTION_DAYS": "90",
+    ...        "DRIFTLINE_FEATURE_RETENTION_DAYS": "7"}
+    >>> p = RetentionPolicy.from_settings(load_settings(env))
+    >>> p.max_age_days, p.feature_max_age_days
+    (90.0, 7.0)
     """
 
     max_age_days: float | None = 30.0
     max_rows_per_version: int | None = 1_000_000
     keep_features: bool = True
     check_every_s: float = 60.0
+    feature_max_age_days: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetentionPolicy:
+        """The policy of ``DRIFTLINE_*_RETENTION_*`` and friends (see :mod:`driftline.config`)."""
+        return cls(
+            max_age_days=settings.prediction_retention_days,
+            max_rows_per_version=settings.max_predictions_per_version,
+            keep_features=settings.keep_features,
+            check_every_s=settings.retention_check_s,
+            feature_max_age_days=settings.feature_retention_days,
+        )
 
     def __post_init__(self) -> None:
         if self.max_age_days is not None and not self.max_age_days > 0:
             raise InputError(
                 f"max_age_days: expected a positive number or None, got {self.max_age_days!r}"
+            )
+        if self.feature_max_age_days is not None and not self.feature_max_age_days > 0:
+            raise InputError(
+                f"feature_max_age_days: expected a positive number or None, "
+                f"got {self.feature_max_age_days!r}"
+            )
+        if not self.check_every_s >= 0:
+            raise InputError(
+                f"check_every_s: expected a non-negative number, got {self.check_every_s!r}"
             )
         if self.max_rows_per_version is not None and self.max_rows_per_version < 1:
             raise InputError(
@@ -86,13 +122,22 @@ def prune_version_rows(conn: sa.Connection, version_id: int, policy: RetentionPo
         ).scalar()
         if cutoff is not None:
             _delete_predictions_up_to(conn, version_id, cutoff, inclusive=True)
-    if policy.max_age_days is not None:
+    features_days = policy.feature_max_age_days
+    if policy.max_age_days is not None and features_days is not None:
+        features_days = features_days if features_days < policy.max_age_days else None
+    if policy.max_age_days is not None or features_days is not None:
         newest = conn.execute(
             sa.select(sa.func.max(p.c.time)).where(p.c.model_version_id == version_id)
         ).scalar()
-        if newest is not None:
+        if newest is not None and policy.max_age_days is not None:
             limit = newest - policy.max_age_days * _DAY
             _delete_predictions_up_to(conn, version_id, limit, inclusive=False)
+        if newest is not None and features_days is not None:
+            fc = t.feature_chunks
+            limit = newest - features_days * _DAY
+            conn.execute(
+                fc.delete().where(fc.c.model_version_id == version_id, fc.c.last_time < limit)
+            )
 
 
 def prune_model_rows(conn: sa.Connection, model_id: int, policy: RetentionPolicy) -> None:
