@@ -168,7 +168,7 @@ def test_profile_command_writes_a_dataset_profile(
 
 def test_demo_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "demo"
-    assert main(["demo", "--smoke", "--out", str(out_dir)]) == EXIT_OK
+    assert main(["demo", "--report-only", "--smoke", "--out", str(out_dir)]) == EXIT_OK
     lines = capsys.readouterr().out.splitlines()
     html = out_dir / "report.html"
     assert Path(lines[-1]) == html.resolve()

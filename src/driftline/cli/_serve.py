@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
+    parser.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="do not evaluate monitors or send notifications in this process "
+        "(another process runs the scheduler)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     import uvicorn
 
+    from driftline.config import load_settings
     from driftline.server import DEFAULT_MAX_BODY_BYTES, create_app
-    from driftline.store import Store, TokenService
+    from driftline.store import RetentionPolicy, Store, TokenService
 
     store = Store.open(args.database_url)
     if args.auth and not TokenService(store).list():
@@ -94,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         store,
         auth_required=args.auth,
         max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+        scheduler=not getattr(args, "no_scheduler", False),
+        settings=load_settings(),  # DRIFTLINE_ALERT_ALLOW for the alert channels
+        retention=RetentionPolicy.from_settings(load_settings()),  # DRIFTLINE_*_RETENTION_*
     )
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)

@@ -1,10 +1,26 @@
-"""Bundled example data: a seeded loan-default model with a known drift.
+"""Bundled examples: a loan-default model with a known drift, and the live demo's data.
 
-See :func:`generate_loans` and :func:`write_loans`.
+* :func:`generate_loans` / :func:`write_loans`: a seeded loan-default model with
+  a known drift, for offline reports (``driftline demo --report-only``).
+* :func:`train_screening_model` / :func:`simulate_screening`: a real
+  scikit-learn model and 30 days of its production traffic, with a drift,
+  late labels and business events (``driftline demo``).
+* :func:`train_mlp`: a NumPy training loop guarded against non-finite losses.
+* :func:`feed_screening` / :func:`record_training`: send all of it through the SDK.
 """
 
 from __future__ import annotations
 
+from driftline.examples._demo_feed import (
+    DEMO_MODEL,
+    DEMO_PROJECT,
+    DEMO_VERSION,
+    FeedSummary,
+    TrainingSummary,
+    feed_screening,
+    record_training,
+)
+from driftline.examples._demo_training import TrainingResult, TrainingRunLike, train_mlp
 from driftline.examples._loans import (
     DRIFTED_FEATURES,
     FEATURES,
@@ -12,11 +28,35 @@ from driftline.examples._loans import (
     generate_loans,
     write_loans,
 )
+from driftline.examples._screening import (
+    SCREENING_DRIFTED_FEATURES,
+    SCREENING_FEATURES,
+    ScreeningModel,
+    TrafficDay,
+    simulate_screening,
+    train_screening_model,
+)
 
 __all__ = [
+    "DEMO_MODEL",
+    "DEMO_PROJECT",
+    "DEMO_VERSION",
     "DRIFTED_FEATURES",
     "FEATURES",
+    "SCREENING_DRIFTED_FEATURES",
+    "SCREENING_FEATURES",
+    "FeedSummary",
     "LoanExample",
+    "ScreeningModel",
+    "TrafficDay",
+    "TrainingResult",
+    "TrainingRunLike",
+    "TrainingSummary",
+    "feed_screening",
     "generate_loans",
+    "record_training",
+    "simulate_screening",
+    "train_mlp",
+    "train_screening_model",
     "write_loans",
 ]

@@ -13,19 +13,34 @@ from starlette.concurrency import run_in_threadpool
 
 from driftline._version import __version__
 from driftline.config import Settings, load_settings
+from driftline.server._alerts import router as alerts_router
 from driftline.server._context import ServerContext, context, token_of
 from driftline.server._errors import install_error_handlers
 from driftline.server._ingest import document_payloads
 from driftline.server._ingest import router as ingest_router
-from driftline.server._metrics import latest_run_metrics, metric_families
+from driftline.server._metrics import (
+    alert_families,
+    latest_monitor_results,
+    latest_run_metrics,
+    metric_families,
+)
 from driftline.server._middleware import AuthMiddleware, BodyMiddleware
 from driftline.server._prometheus import CONTENT_TYPE, render
 from driftline.server._query import admin_router, query_router
+from driftline.server._views import views_router
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
 
 DEFAULT_MAX_BODY_BYTES = 32 * 2**20
 """Largest request body accepted, compressed and decompressed (32 MiB); more gives 413."""
+
+
+def _retention(retention: Any, settings: Settings | None) -> Any:
+    from driftline.store import RetentionPolicy
+
+    if retention is not None:
+        return retention
+    return RetentionPolicy() if settings is None else RetentionPolicy.from_settings(settings)
 
 
 def create_app(
@@ -35,6 +50,9 @@ def create_app(
     auth_required: bool | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     clock: Callable[[], float] = time.time,
+    scheduler: bool | None = None,
+    alerts: Any = None,
+    retention: Any = None,
 ) -> FastAPI:
     """Build the driftline HTTP API.
 
@@ -54,6 +72,19 @@ def create_app(
         Largest request body, as sent and after gzip decompression (default 32 MiB).
     clock
         Current epoch seconds, for the ingest service and run liveness.
+    scheduler
+        Whether the app runs the alert :class:`~driftline.alerts.Scheduler` (evaluate
+        monitors, send notifications) from startup to shutdown. ``None`` means ``False``
+        (tests drive alerting by hand); ``driftline serve`` turns it on unless
+        ``--no-scheduler``. Several processes may run one: a lease elects one leader.
+    alerts
+        The :class:`~driftline.alerts.AlertService` of the alerting routes; default:
+        one over ``store`` with this ``clock`` whose network policy also allows the
+        targets of ``DRIFTLINE_ALERT_ALLOW`` when ``settings`` are given or loaded here.
+    retention
+        The :class:`~driftline.store.RetentionPolicy` of the raw rows; default: from
+        ``settings`` (``DRIFTLINE_PREDICTION_RETENTION_DAYS`` ...) when given or
+        loaded here, else the policy's defaults.
 
     Example
     -------
@@ -74,17 +105,32 @@ def create_app(
         raise InputError(f"max_body_bytes: expected a positive number, got {max_body_bytes!r}")
     ctx = ServerContext(
         store=store,
-        ingest=IngestService(store, clock=clock),
+        ingest=IngestService(store, clock=clock, retention=_retention(retention, settings)),
         query=QueryService(store),
         tokens=TokenService(store),
         auth_required=bool(auth_required),
         clock=clock,
         owns_store=owns,
     )
+    if alerts is None:
+        from driftline.server._alerting import alert_service
+
+        alerts = alert_service(store, ctx.query, clock, settings)
+    ctx.alerts = alerts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        if scheduler:
+            from driftline.alerts._scheduler import Scheduler
+
+            ctx.scheduler = Scheduler(ctx.alerts, clock=clock)
+            ctx.scheduler.start()
+        try:
+            yield
+        finally:
+            if ctx.scheduler is not None:
+                await run_in_threadpool(ctx.scheduler.stop, 10.0)
+                ctx.scheduler = None
         if ctx.owns_store:
             ctx.store.close()
 
@@ -99,6 +145,11 @@ def create_app(
     app.include_router(ingest_router)
     app.include_router(query_router)
     app.include_router(admin_router)
+    app.include_router(alerts_router)
+    app.include_router(views_router)
+    from driftline.ui import install_ui  # the dashboard pages, on top of this API
+
+    install_ui(app, settings)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
     def healthz(request: Request) -> dict[str, Any]:
@@ -125,7 +176,10 @@ def create_app(
         runs = None
         if "run_metrics" not in totals:
             runs = await run_in_threadpool(latest_run_metrics, ctx.query, visible)
-        text = render(metric_families(totals, visible, runs))
+        counts = await run_in_threadpool(ctx.alerts.alert_counts)
+        results = await run_in_threadpool(latest_monitor_results, ctx.alerts, visible)
+        families = metric_families(totals, visible, runs) + alert_families(counts, results, visible)
+        text = render(families)
         return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
     # outermost first: auth rejects before the body is read, then the size limit

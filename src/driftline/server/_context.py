@@ -26,6 +26,10 @@ class ServerContext:
     auth_required: bool
     clock: Callable[[], float]
     owns_store: bool
+    alerts: Any = None
+    """The :class:`driftline.alerts.AlertService` of the alerting routes."""
+    scheduler: Any = None
+    """The running :class:`driftline.alerts.Scheduler`, when the app starts one."""
 
 
 def context(request: Request) -> ServerContext:

@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from driftline.client._delivery import INGEST_PATHS
 from driftline.errors import InputError
+from driftline.server._alerting import after_ingest
+from driftline.server._arrow import RESERVED_COLUMNS, batch_from_arrow
 from driftline.server._context import context, require
 from driftline.store import payloads as wire
 
@@ -32,14 +34,7 @@ router = APIRouter(tags=["ingest"])
 
 ARROW_CONTENT_TYPE = "application/vnd.apache.arrow.stream"
 """Content type of an Arrow IPC stream body."""
-ARROW_RESERVED_COLUMNS = {
-    "__id": "ids",
-    "__timestamp": "timestamps",
-    "__prediction": "predictions",
-    "__score": "scores",
-    "__latency_ms": "latency_ms",
-    "__error": "errors",
-}
+ARROW_RESERVED_COLUMNS = RESERVED_COLUMNS
 """Columns of an Arrow predictions body that are not features, and the field each fills."""
 
 _MODELS: dict[str, type[pydantic.BaseModel]] = {
@@ -94,10 +89,13 @@ def check_scalar_features(payload: Any) -> None:
                 )
 
 
-def _ingest(request: Request, payload: Any) -> wire.IngestAck:
+def _ingest(request: Request, payload: Any, *, columnar: bool = False) -> wire.IngestAck:
     require(request, payload.project, "editor")
-    check_scalar_features(payload)
-    ack: wire.IngestAck = context(request).ingest.ingest(payload)
+    if not columnar:  # an Arrow body's columns were checked by type already
+        check_scalar_features(payload)
+    ctx = context(request)
+    ack: wire.IngestAck = ctx.ingest.ingest(payload)
+    after_ingest(ctx, payload)  # also for a duplicate: its first ack may have been lost
     return ack
 
 
@@ -202,21 +200,8 @@ async def ingest_predictions_arrow(
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
         ) from exc
-    ack: wire.IngestAck = await run_in_threadpool(_ingest, request, payload)
+    ack: wire.IngestAck = await run_in_threadpool(_ingest, request, payload, columnar=True)
     return ack
-
-
-def _temporal(column: Any, *, epoch: bool) -> Any:
-    """Epoch seconds (for ``__timestamp``) or ISO-8601 text (for features) of a temporal column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-        micros = pc.cast(pc.cast(column, pa.timestamp("us")), pa.int64())
-        if epoch:
-            return pc.divide(pc.cast(micros, pa.float64()), 1e6)
-        return pc.cast(pc.cast(micros, pa.timestamp("us")), pa.string())
-    return pc.cast(column, pa.string())
 
 
 def predictions_from_arrow(
@@ -224,40 +209,15 @@ def predictions_from_arrow(
 ) -> wire.PredictionsBatch:
     """Build a :class:`PredictionsBatch` from an Arrow IPC stream (see :data:`ARROW_RESERVED_COLUMNS`).
 
+    Columns are validated and converted by :func:`driftline.server._arrow.batch_from_arrow`
+    with pyarrow compute and numpy, not value by value.
+
     Raises
     ------
     InputError
-        When the bytes are not an Arrow stream or a required column is missing.
+        When the bytes are not an Arrow stream, a required column is missing or a
+        column does not make a valid batch (the message names the field).
     pydantic.ValidationError
-        When the columns do not make a valid batch.
+        When a name (project, model, version, batch id) is not valid.
     """
-    import pyarrow as pa
-
-    try:
-        table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise InputError(
-            f"body: expected an Arrow IPC stream, got bytes that do not parse ({exc})"
-        ) from exc
-    fields: dict[str, Any] = {
-        "batch_id": batch_id,
-        "project": project,
-        "model": model,
-        "version": version,
-        "features": {},
-    }
-    for name in table.column_names:
-        column = table.column(name)
-        if pa.types.is_temporal(column.type):
-            column = _temporal(column, epoch=name == "__timestamp")
-        values = column.to_pylist()
-        if name in ARROW_RESERVED_COLUMNS:
-            fields[ARROW_RESERVED_COLUMNS[name]] = values
-        else:
-            fields["features"][name] = values
-    for required in ("__id", "__timestamp", "__prediction"):
-        if ARROW_RESERVED_COLUMNS[required] not in fields:
-            raise InputError(
-                f"body: expected a column {required!r} in the Arrow stream, got columns {table.column_names}"
-            )
-    return wire.PredictionsBatch.model_validate(fields)
+    return batch_from_arrow(data, project=project, model=model, version=version, batch_id=batch_id)

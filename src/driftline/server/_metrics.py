@@ -10,17 +10,28 @@ Stable names (do not rename; dashboards depend on them):
     not be computed (never reported as 0)
 ``driftline_run_metric{project,run,key}``                gauge: latest value of each metric
     of running runs (at most :data:`MAX_EXPORTED_RUNS` runs)
+``driftline_alerts{project,model,severity,state}``       gauge: open alerts (pending, firing,
+    acknowledged) by state
+``driftline_monitor_value{monitor,project,model}``        gauge: the value of a monitor's latest
+    evaluation; absent when it had not enough data (never reported as 0)
+``driftline_monitor_firing{monitor,project,model}``       gauge: 1 when the latest evaluation
+    fires, 0 when it does not; absent when undecided
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from driftline.server._prometheus import MetricFamily
 
-__all__ = ["MAX_EXPORTED_RUNS", "metric_families"]
+__all__ = [
+    "MAX_EXPORTED_RUNS",
+    "alert_families",
+    "latest_monitor_results",
+    "metric_families",
+]
 
 MAX_EXPORTED_RUNS = 50
 """Most running runs whose latest metric values ``/metrics`` exports."""
@@ -113,4 +124,80 @@ def latest_run_metrics(query: Any, visible: Callable[[str], bool]) -> list[dict[
                             "value": values[-1],
                         }
                     )
+    return out
+
+
+_OPEN_STATES = ("pending", "firing", "acknowledged")
+
+
+def alert_families(
+    counts: Sequence[Mapping[str, Any]],
+    monitors: Sequence[Mapping[str, Any]],
+    visible: Callable[[str], bool],
+) -> list[MetricFamily]:
+    """Families of open alerts (``AlertService.alert_counts()``) and latest monitor results.
+
+    ``monitors`` rows hold ``monitor``, ``project``, ``model``, ``value`` and ``firing``.
+
+    Example
+    -------
+    >>> fams = alert_families(
+    ...     [{"project": "p", "model": "m", "severity": "warning", "state": "firing", "count": 2}],
+    ...     [{"monitor": "d", "project": "p", "model": "m", "value": 0.3, "firing": True}],
+    ...     lambda p: True,
+    ... )
+    >>> [(f.name, f.samples[0][1]) for f in fams]
+    [('driftline_alerts', 2.0), ('driftline_monitor_value', 0.3), ('driftline_monitor_firing', 1.0)]
+    """
+    alerts = MetricFamily(
+        "driftline_alerts", "gauge", "Open alerts by project, model, severity and state."
+    )
+    value = MetricFamily(
+        "driftline_monitor_value", "gauge", "Value of the latest evaluation of a monitor."
+    )
+    firing = MetricFamily(
+        "driftline_monitor_firing",
+        "gauge",
+        "1 when the latest evaluation of a monitor fires, 0 when it does not.",
+    )
+    for row in counts:
+        if str(row.get("state")) in _OPEN_STATES and visible(str(row.get("project"))):
+            alerts.add(
+                {n: row.get(n) for n in ("project", "model", "severity", "state")},
+                float(row.get("count") or 0),
+            )
+    for row in monitors:
+        if not visible(str(row.get("project"))):
+            continue
+        labels = {n: row.get(n) for n in ("monitor", "project", "model")}
+        number = _num(row.get("value"))
+        if number is not None:
+            value.add(labels, number)
+        if row.get("firing") is not None:
+            firing.add(labels, 1.0 if row.get("firing") else 0.0)
+    return [alerts, value, firing]
+
+
+def latest_monitor_results(alerts: Any, visible: Callable[[str], bool]) -> list[dict[str, Any]]:
+    """The latest evaluation of every visible monitor, read through ``alerts`` (an ``AlertService``)."""
+    out: list[dict[str, Any]] = []
+    for monitor in alerts.list_monitors():
+        project = str(monitor.get("project"))
+        if not visible(project):
+            continue
+        last = monitor.get("last_result")
+        if last is None:
+            results = alerts.monitor_results(monitor["name"])
+            last = results[-1] if results else None
+        if last is None:
+            continue
+        out.append(
+            {
+                "monitor": monitor["name"],
+                "project": project,
+                "model": monitor.get("model"),
+                "value": last.get("value"),
+                "firing": last.get("firing"),
+            }
+        )
     return out

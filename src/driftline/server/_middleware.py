@@ -7,6 +7,8 @@ after ``max_body_bytes`` of output.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -14,7 +16,14 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-__all__ = ["AuthMiddleware", "BodyMiddleware", "error_body"]
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "AuthMiddleware",
+    "BodyMiddleware",
+    "csrf_token",
+    "error_body",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -23,6 +32,33 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _DECOMPRESS_CHUNK = 64 * 1024
+SESSION_COOKIE = "driftline_session"
+"""Name of the dashboard's HttpOnly session cookie; it holds the user's API token."""
+CSRF_HEADER = "x-csrf-token"
+"""Header carrying :func:`csrf_token` on state-changing requests made from pages."""
+
+
+def csrf_token(token: str) -> str:
+    """The CSRF token of a session: HMAC-SHA256 of ``b"driftline-csrf"`` keyed by its API token.
+
+    Example
+    -------
+    >>> len(csrf_token("dl_abc")), csrf_token("dl_abc") == csrf_token("dl_abd")
+    (64, False)
+    """
+    return hmac.new(token.encode("utf-8"), b"driftline-csrf", hashlib.sha256).hexdigest()
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    """The value of cookie ``name`` in the request, if any."""
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value.strip().strip('"')
+    return None
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -196,6 +232,12 @@ class AuthMiddleware:
     ``scope["state"]["driftline_token"]`` for the routes to authorise per project; a
     missing or unknown token gives 401 before the body is read. With
     ``required`` false nothing is checked and ``token`` is ``None``.
+
+    The dashboard's session cookie (:data:`SESSION_COOKIE`, holding a token)
+    is accepted instead of the header; a state-changing request authenticated
+    by the cookie must also send :data:`CSRF_HEADER` with :func:`csrf_token`
+    of that token, or gets 403. On other paths (the pages) a valid cookie
+    signs the user in and nothing is refused here.
     """
 
     def __init__(self, app: ASGIApp, verify: Callable[[str], Any], required: bool) -> None:
@@ -209,19 +251,57 @@ class AuthMiddleware:
             return
         state = scope.setdefault("state", {})
         state["driftline_token"] = None
+        state["driftline_csrf"] = None
         path = scope.get("path", "")
-        if self.required and (path.startswith("/api/") or path == "/metrics"):
-            header = _header(scope, b"authorization")
-            if not header or header[:7].lower() != "bearer " or not header[7:].strip():
+        if not self.required:
+            await self.app(scope, receive, send)
+            return
+        header = _header(scope, b"authorization")
+        cookie = None if header else _cookie(scope, SESSION_COOKIE)
+        if not path.startswith("/api/") and path != "/metrics":
+            # dashboard pages: a valid session cookie signs the user in; pages redirect otherwise
+            if cookie:
+                info = await run_in_threadpool(self.verify, cookie)
+                if info is not None:
+                    state["driftline_token"] = info
+                    state["driftline_csrf"] = csrf_token(cookie)
+            await self.app(scope, receive, send)
+            return
+        if cookie:
+            info = await run_in_threadpool(self.verify, cookie)
+            if info is None:
                 await _unauthorized(
-                    send, "Authorization: expected 'Bearer <token>', got no bearer token"
+                    send, f"{SESSION_COOKIE}: the session token is unknown or revoked"
                 )
                 return
-            info = await run_in_threadpool(self.verify, header[7:].strip())
-            if info is None:
-                await _unauthorized(send, "Authorization: the token is unknown or revoked")
-                return
+            if scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+                sent = _header(scope, CSRF_HEADER.encode()) or ""
+                if not hmac.compare_digest(sent.encode(), csrf_token(cookie).encode()):
+                    await _send_json(
+                        send,
+                        403,
+                        error_body(
+                            "csrf",
+                            f"{CSRF_HEADER}: expected the page's CSRF token with a request "
+                            "authenticated by the session cookie, got "
+                            + ("a wrong token" if sent else "none"),
+                        ),
+                    )
+                    return
             state["driftline_token"] = info
+            state["driftline_csrf"] = csrf_token(cookie)
+            await self.app(scope, receive, send)
+            return
+        if not header or header[:7].lower() != "bearer " or not header[7:].strip():
+            await _unauthorized(
+                send, "Authorization: expected 'Bearer <token>', got no bearer token"
+            )
+            return
+        info = await run_in_threadpool(self.verify, header[7:].strip())
+        if info is None:
+            await _unauthorized(send, "Authorization: the token is unknown or revoked")
+            return
+        state["driftline_token"] = info
         await self.app(scope, receive, send)
 
 
