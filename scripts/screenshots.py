@@ -5,6 +5,12 @@ training runs, alerts from the default monitors, a stored report), serves it wit
 and photographs each page with headless Chromium (/usr/bin/chromium) through Playwright.
 
     .venv/bin/python scripts/screenshots.py [--out docs/img] [--dark]
+
+With ``--demo URL`` it photographs a running ``driftline demo`` instead (no login:
+the demo serves 127.0.0.1 without authentication) into ``demo-*.png``:
+
+    .venv/bin/driftline demo --port 8765 &
+    .venv/bin/python scripts/screenshots.py --demo http://127.0.0.1:8765
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/img", help="folder of the PNG files (docs/img)")
     parser.add_argument("--dark", action="store_true", help="use the dark colour scheme")
+    parser.add_argument("--demo", metavar="URL", help="photograph a running driftline demo")
     args = parser.parse_args()
+    if args.demo:
+        return _demo(args.demo.rstrip("/"), Path(args.out))
 
     import uvicorn
     from playwright.sync_api import sync_playwright
@@ -118,6 +127,36 @@ def main() -> int:
     server.should_exit = True
     thread.join(10)
     store.close()
+    return 0
+
+
+def _demo(url: str, out: Path) -> int:
+    """Photograph the main pages of a running ``driftline demo``."""
+    from playwright.sync_api import sync_playwright
+
+    from driftline.examples import DEMO_MODEL, DEMO_PROJECT
+
+    model = f"/projects/{DEMO_PROJECT}/models/{DEMO_MODEL}"
+    shots = [
+        ("overview", "/", None),
+        ("model", f"{model}?range=30d", "#chart-heatmap.js-plotly-plot"),
+        ("alerts", "/alerts", "#monitors table"),
+        ("run", "/runs/mlp-guarded", ".js-plotly-plot"),
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        launch_args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=launch_args)
+        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        for name, path, selector in shots:
+            page.goto(url + path)
+            page.wait_for_load_state("networkidle")
+            if selector:
+                page.wait_for_selector(selector, timeout=20_000)
+            page.wait_for_timeout(400)
+            page.screenshot(path=str(out / f"demo-{name}.png"), full_page=True)
+            print(out / f"demo-{name}.png")
+        browser.close()
     return 0
 
 

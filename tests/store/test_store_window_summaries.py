@@ -203,3 +203,26 @@ def test_rows_written_by_another_writer_are_read_while_current(store: Store) -> 
     svc.ingest(_batch(rng, 5, 0, HOUR, "v1"))  # the bucket's revision moves on
     [w] = query.window_series("p", "m", drift=False)
     _assert_same([w], _slow(store, query, None, HOUR, None, None))
+
+
+def test_ingest_writes_each_buckets_summary_in_its_own_transaction(store: Store) -> None:
+    rng = np.random.default_rng(5)
+    svc = IngestService(store)
+    svc.ingest(_batch(rng, 20, 0, 3 * HOUR, "v1"))
+    svc.ingest(_batch(rng, 10, HOUR, 2 * HOUR, "v1", city=False))  # a cached bucket, rewritten
+    wp, ws = t.window_profiles, t.window_summaries
+    with store.read() as conn:
+        profiles = {
+            r.bucket_start: (r.revision, r.profile)
+            for r in conn.execute(sa.select(wp.c.bucket_start, wp.c.revision, wp.c.profile))
+        }
+        summaries = {
+            r.bucket_start: (r.revision, r.data)
+            for r in conn.execute(sa.select(ws.c.bucket_start, ws.c.revision, ws.c.data))
+        }
+    # written by ingest, before any query: current, and what the profile's bytes say
+    assert sorted(summaries) == sorted(profiles) == [0.0, HOUR, 2 * HOUR]
+    for start, (revision, data) in summaries.items():
+        assert revision == profiles[start][0]
+        assert data == BucketSummary.from_profile_bytes(profiles[start][1]).encode()
+    assert summaries[HOUR][0] == 2  # the second batch bumped it

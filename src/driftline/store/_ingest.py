@@ -41,6 +41,7 @@ from driftline.store._window_drift import (
     profile_drift,
     upsert_drift,
 )
+from driftline.store._window_summaries import summary_row_of, upsert_summaries
 from driftline.store._windows import (
     BucketCache,
     BucketState,
@@ -240,6 +241,7 @@ class IngestService:
             ctx = self._versions.get(conn, version_id, batch, now)
             parts = self._window_parts(batch, ctx, ts, prepared.arrays)
         drift_rows = []
+        summary_rows = []
         for part in parts:
             key = (version_id, self.bucket_seconds, part.start)
             state = add_profile(
@@ -256,6 +258,12 @@ class IngestService:
             )
             if written is not None:
                 written.append((key, state))
+            if state.summary is not None:  # the first window series over it only reads
+                row = summary_row_of(
+                    version_id=version_id, bucket_seconds=self.bucket_seconds,
+                    start=part.start, revision=state.revision, summary=state.summary,
+                )  # fmt: skip
+                summary_rows.append(row)
             if state.profile is not None and part.profile is not None:
                 drift_rows.append(
                     drift_row(
@@ -269,6 +277,7 @@ class IngestService:
                     )
                 )
         upsert_drift(conn, drift_rows)
+        upsert_summaries(conn, summary_rows)
         if self._due(("version", version_id), now):
             prune_version_rows(conn, version_id, self.retention)
         return n

@@ -130,6 +130,11 @@ class BucketSummary:
             doc = json.loads(zlib.decompress(raw[4:]))
         except (zlib.error, ValueError) as exc:
             raise StoreError(f"window_profiles.profile: the profile is corrupt ({exc})") from exc
+        return cls.from_doc(doc)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> BucketSummary:
+        """Summarise a profile's :meth:`DatasetProfile.to_dict` (what its bytes hold)."""
         perf = doc.get("performance")
         return cls(
             schema=_digest(doc.get("schema")),
@@ -330,6 +335,19 @@ def summary_row(
         "bucket_start": float(start),
         "revision": revision,
         "data": BucketSummary.from_profile_bytes(profile).encode(),
+    }
+
+
+def summary_row_of(
+    *, version_id: int, bucket_seconds: int, start: float, revision: int, summary: str
+) -> dict[str, Any]:
+    """A ``window_summaries`` row from an encoded summary (see :meth:`BucketSummary.encode`)."""
+    return {
+        "model_version_id": version_id,
+        "bucket_seconds": bucket_seconds,
+        "bucket_start": float(start),
+        "revision": revision,
+        "data": summary,
     }
 
 

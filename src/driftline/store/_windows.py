@@ -187,15 +187,22 @@ Both are valid zlib streams that :meth:`DatasetProfile.from_bytes` reads.
 """
 
 
-def encode_profile(prof: Any) -> bytes:
+def encode_profile(prof: Any, summaries: list[str] | None = None) -> bytes:
     """Bytes of a DatasetProfile that :meth:`DatasetProfile.from_bytes` reads.
 
     The format of :meth:`DatasetProfile.to_bytes` (``DLP1`` then a zlib stream
     of the JSON), at :data:`PROFILE_COMPRESSION` up to
     :data:`PROFILE_COMPRESS_MAX_BYTES` of JSON and uncompressed above: fast
-    enough to rewrite a bucket's profile on every batch.
+    enough to rewrite a bucket's profile on every batch. With ``summaries``, the
+    profile's encoded bucket summary (:class:`~driftline.store._window_summaries.BucketSummary`)
+    is appended to it, from the same document.
     """
-    data = json.dumps(prof.to_dict(), separators=(",", ":"), allow_nan=False).encode("utf-8")
+    doc = prof.to_dict()
+    if summaries is not None:
+        from driftline.store._window_summaries import BucketSummary
+
+        summaries.append(BucketSummary.from_doc(doc).encode())
+    data = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode("utf-8")
     level = PROFILE_COMPRESSION if len(data) <= PROFILE_COMPRESS_MAX_BYTES else 0
     return b"DLP1" + zlib.compress(data, level)
 
@@ -209,6 +216,8 @@ class BucketState:
     n_rows: int
     profile: Any
     latency: ds.kll_doubles_sketch | None
+    summary: str | None = None
+    """The encoded bucket summary of this revision, when this write changed the profile."""
 
 
 class BucketCache:
@@ -294,8 +303,9 @@ def add_profile(
             "updated_at": now,
             "revision": cached.revision + 1,
         }
+        summaries: list[str] = []
         if part is not None:
-            values["profile"] = encode_profile(merged)
+            values["profile"] = encode_profile(merged, summaries)
         if latency is not None:
             values["latency"] = lat.serialize()  # type: ignore[union-attr]
         done = conn.execute(
@@ -305,8 +315,9 @@ def add_profile(
         ).rowcount
         if done == 1:
             return BucketState(
-                cached.row_id, cached.revision + 1, cached.n_rows + n_rows, merged, lat
-            )
+                cached.row_id, cached.revision + 1, cached.n_rows + n_rows, merged, lat,
+                summaries[0] if summaries else None,
+            )  # fmt: skip
     key = {"model_version_id": version_id, "bucket_seconds": bucket_seconds, "bucket_start": start}
     defaults = {"n_rows": 0, "n_errors": 0, "profile": None, "latency": None, "updated_at": now}
     row = _lock(conn, wp, key, defaults)
@@ -320,12 +331,16 @@ def add_profile(
         "updated_at": now,
         "revision": row.revision + 1,
     }
+    summaries = []
     if part is not None:
-        values["profile"] = encode_profile(merged)
+        values["profile"] = encode_profile(merged, summaries)
     if latency is not None and lat is not None:
         values["latency"] = lat.serialize()
     conn.execute(wp.update().where(wp.c.id == row.id).values(values))
-    return BucketState(int(row.id), int(row.revision) + 1, int(row.n_rows) + n_rows, merged, lat)
+    return BucketState(
+        int(row.id), int(row.revision) + 1, int(row.n_rows) + n_rows, merged, lat,
+        summaries[0] if summaries else None,
+    )  # fmt: skip
 
 
 def add_performance(
