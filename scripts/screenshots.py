@@ -136,12 +136,16 @@ def _demo(url: str, out: Path) -> int:
 
     from driftline.examples import DEMO_MODEL, DEMO_PROJECT
 
+    import httpx
+
     model = f"/projects/{DEMO_PROJECT}/models/{DEMO_MODEL}"
+    runs = httpx.get(f"{url}/api/v1/projects/{DEMO_PROJECT}/runs", timeout=30).json()
+    guarded = next(r["run_id"] for r in runs if r["name"] == "mlp-guarded")
     shots = [
         ("overview", "/", None),
         ("model", f"{model}?range=30d", "#chart-heatmap.js-plotly-plot"),
         ("alerts", "/alerts", "#monitors table"),
-        ("run", "/runs/mlp-guarded", ".js-plotly-plot"),
+        ("run", f"/runs/{guarded}", ".js-plotly-plot"),
     ]
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:

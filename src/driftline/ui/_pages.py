@@ -28,7 +28,11 @@ RANGES = (
 WINDOWS = (("1h", "1 hour", 3600), ("6h", "6 hours", 6 * 3600), ("1d", "1 day", 86400))
 """Window widths of the picker."""
 DEFAULT_RANGE = "7d"
-DEFAULT_WINDOW = "1h"
+DEFAULT_WINDOW = ""
+"""No window chosen: hourly windows up to a week, daily ones for longer ranges (a day holds
+enough rows for a drift distance that is not mostly sampling noise, and a month of hours is more
+points than a chart shows)."""
+_AUTO_WINDOW = {"24h": "1h", "7d": "1h"}
 
 
 def time_range(now: float, range_key: str, window_key: str) -> dict[str, Any]:
@@ -39,11 +43,13 @@ def time_range(now: float, range_key: str, window_key: str) -> dict[str, Any]:
     >>> r = time_range(1000000.0, "24h", "1h")
     >>> r["start"], r["end"], r["window_seconds"]
     (913600.0, 1000000.0, 3600)
+    >>> time_range(1000000.0, "30d", "")["window"]  # no window chosen: daily for a month
+    '1d'
     """
     ranges = {k: s for k, _, s in RANGES}
     windows = {k: s for k, _, s in WINDOWS}
     rk = range_key if range_key in ranges else DEFAULT_RANGE
-    wk = window_key if window_key in windows else DEFAULT_WINDOW
+    wk = window_key if window_key in windows else _AUTO_WINDOW.get(rk, "1d")
     back = ranges[rk]
     return {
         "range": rk,
