@@ -132,11 +132,10 @@ def main() -> int:
 
 def _demo(url: str, out: Path) -> int:
     """Photograph the main pages of a running ``driftline demo``."""
+    import httpx
     from playwright.sync_api import sync_playwright
 
     from driftline.examples import DEMO_MODEL, DEMO_PROJECT
-
-    import httpx
 
     model = f"/projects/{DEMO_PROJECT}/models/{DEMO_MODEL}"
     runs = httpx.get(f"{url}/api/v1/projects/{DEMO_PROJECT}/runs", timeout=30).json()

@@ -20,6 +20,11 @@ Environment variables
     Comma-separated address ranges (``10.1.0.0/16``, ``127.0.0.1/32``) or host names
     that webhook, Slack and Alertmanager notifications may reach although they are in
     a blocked range (private, loopback, link-local). Default: none.
+``DRIFTLINE_ACTION_SECRET``
+    Shared secret of the action routes (``POST /api/v1/actions/stop-runs``): when set,
+    a request must carry driftline's webhook signature made with it (the receiver's
+    ``secret_env`` names a variable holding the same value). Default: unset (then,
+    without authentication, only requests from the local machine are accepted).
 ``DRIFTLINE_PREDICTION_RETENTION_DAYS``
     Days of raw predictions, labels and events the store keeps (counted back from
     the newest row of a model version); ``none``: no age bound. Default: 30.
@@ -50,7 +55,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from driftline.errors import ConfigError
@@ -72,6 +77,8 @@ class Settings:
     max_predictions_per_version: int | None = 1_000_000
     keep_features: bool = True
     retention_check_s: float = 60.0
+    action_secret: str | None = field(default=None, repr=False)
+    """Secret of the action routes' webhook signatures (``DRIFTLINE_ACTION_SECRET``)."""
 
 
 def _default_data_dir() -> Path:
@@ -157,4 +164,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_predictions_per_version=None if max_rows is None else int(max_rows),
         keep_features=_flag(env, "DRIFTLINE_KEEP_FEATURES", True),
         retention_check_s=_positive(env, "DRIFTLINE_RETENTION_CHECK_SECONDS", 60.0),
+        action_secret=env.get("DRIFTLINE_ACTION_SECRET", "").strip() or None,
     )

@@ -18,7 +18,7 @@ from driftline.store.payloads import PredictionsBatch
 store = Store.open(sys.argv[1])
 batch = PredictionsBatch.model_validate_json(sys.argv[2])
 ack = IngestService(store).ingest(batch)
-print(json.dumps(ack.model_dump()), flush=True)
+print(json.dumps(ack.model_dump(exclude_defaults=True)), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # die without closing anything
 """
 

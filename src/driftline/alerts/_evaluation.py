@@ -4,9 +4,10 @@ The stages, each around a pure decision that takes ``now`` and returns a reason:
 
 1. **Due.** A monitor is due when its ``next_due_at`` has come, or when ingest
    marked it (``on_ingest`` monitors, see :meth:`AlertService.mark_ingest`).
-   Scheduled monitors judge the latest *complete* window; a window decided once
-   is not judged again (an undecided one, e.g. labels not in yet, is retried on
-   the schedule). Monitors marked by ingest are judged at once, even when their
+   Scheduled monitors judge the latest *complete* window (for a sliding window,
+   the one ending at the latest ``step`` boundary: a new one every step, see
+   :mod:`driftline.alerts._windows`); a window decided once is not judged
+   again (an undecided one, e.g. labels not in yet, is retried on the schedule). Monitors marked by ingest are judged at once, even when their
    window was judged before: new rows may change the verdict.
 2. **Catch-up.** After downtime only the latest complete window of each monitor
    moves its alert: missed windows are not replayed through the life cycle, so
@@ -49,7 +50,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from driftline.alerts import _repo as repo
-from driftline.alerts._evaluate import alert_labels, evaluate, evaluate_expression
+from driftline.alerts._evaluate import _COUNTS, alert_labels, evaluate, evaluate_expression
 from driftline.alerts._model import Alert, AlertState, Evaluation
 from driftline.alerts._results import EvaluationRun, MonitorOutcome
 from driftline.alerts._routing import (
@@ -67,6 +68,7 @@ from driftline.alerts._routing import (
 from driftline.alerts._signals import reference_series, signal_series, unsupported
 from driftline.alerts._spec import ChangeCondition, InhibitRule, MonitorSpec, RouteSpec
 from driftline.alerts._state import fingerprint, transition
+from driftline.alerts._windows import grid_align, grid_problem, latest_window_end
 from driftline.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -174,56 +176,87 @@ def judge(
     the evaluations of those missed windows (at most :data:`BACKFILL_WINDOWS`,
     newest kept), for the result series only. ``query`` (default the service's)
     reads the store, e.g. a :class:`PassQuery` shared by the monitors of a pass.
+
+    Windows end on ``align + k * step`` (:func:`latest_window_end`); each judged
+    window is read from the grid of ``size``-wide windows that has a window ending
+    there (:func:`grid_align`), whose earlier windows are its history. A window
+    whose ``step`` or ``align`` is not a multiple of the store's bucket width is
+    undecided, with the reason.
     """
     query = service.query if query is None else query
-    width = float(spec.window.size)
+    window = spec.window
+    width, step = float(window.size), window.step_seconds
     why = unsupported(spec.signal)
-    if why is None and spec.window.kind == "sliding":
-        why = "sliding windows: the store keeps tumbling windows only; undecided"
+    if why is None and spec.signal.kind != "training":
+        why = grid_problem(window, float(query.bucket_seconds))
     if why is not None:
         return Evaluation(spec.name, now, None, None, None, None, None, why,
                           labels=alert_labels(spec)), []  # fmt: skip
-    latest = math.floor(now / width) * width
+    latest = latest_window_end(window, now)
     missed = 0
     if judged_until is not None:
-        missed = int(min(BACKFILL_WINDOWS, max(0, round((latest - judged_until) / width) - 1)))
-    start = latest - (_history_windows(spec, width) + missed) * width
+        missed = int(min(BACKFILL_WINDOWS, max(0, round((latest - judged_until) / step) - 1)))
+    start = latest - _history_windows(spec, width) * width - missed * step
     kw: dict[str, Any] = dict(project=spec.project, model=spec.model or "", version=spec.version,
                               start=start, end=now, window_seconds=int(width))  # fmt: skip
+    # A sliding window's grid is the one with a window ending at the judged end (the
+    # running window's end for monitors that judge it, see evaluate()).
+    running = spec.schedule == "on_ingest" and spec.signal.kind not in _COUNTS
+    grids: dict[float, Any] = {}
+
+    def at(t: float, end: float) -> Evaluation:
+        align = grid_align(window, end)
+        if align not in grids:
+            grids[align] = _fetch(query, spec, {**kw, "align": align})
+        return grids[align](t)
+
     try:
-        if spec.signal.kind == "expression":
-            inputs = {
-                name: signal_series(query, inner, **kw)
-                for name, inner in spec.signal.inputs.items()
-            }
-
-            def at(t: float) -> Evaluation:
-                return evaluate_expression(spec, inputs, t)
-        else:
-            series = signal_series(query, spec.signal, **kw)
-            baseline = None
-            if isinstance(spec.condition, ChangeCondition) and spec.baseline.kind == "reference":
-                baseline = reference_series(query, spec)
-
-            def at(t: float) -> Evaluation:
-                return evaluate(spec, series, t, baseline=baseline)
+        current = at(now, latest + step if running else latest)
+        backfill = []
+        for k in range(missed, 0, -1):
+            t = latest - k * step
+            ev = at(t, t)
+            backfill.append(
+                dataclasses.replace(ev, reason=f"backfilled after downtime: {ev.reason}")
+            )
     except NotFoundError as exc:
         return Evaluation(spec.name, now, None, None, None, None, None,
                           f"{spec.signal.describe()}: no data yet ({exc})",
                           labels=alert_labels(spec)), []  # fmt: skip
-    backfill = []
-    for k in range(missed, 0, -1):
-        ev = at(latest - k * width)
-        backfill.append(dataclasses.replace(ev, reason=f"backfilled after downtime: {ev.reason}"))
-    return at(now), backfill
+    return current, backfill
+
+
+def _fetch(query: Any, spec: MonitorSpec, kw: dict[str, Any]) -> Any:
+    """Read the monitor's series once; returns ``at(t)``, its evaluation at ``t``."""
+    if spec.signal.kind == "expression":
+        inputs = {
+            name: signal_series(query, inner, **kw) for name, inner in spec.signal.inputs.items()
+        }
+
+        def at_expression(t: float) -> Evaluation:
+            return evaluate_expression(spec, inputs, t)
+
+        return at_expression
+    series = signal_series(query, spec.signal, **kw)
+    baseline = None
+    if isinstance(spec.condition, ChangeCondition) and spec.baseline.kind == "reference":
+        baseline = reference_series(query, spec)
+
+    def at_signal(t: float) -> Evaluation:
+        return evaluate(spec, series, t, baseline=baseline)
+
+    return at_signal
 
 
 def _next_due(spec: MonitorSpec, now: float, decided_end: float | None) -> float:
-    width = float(spec.window.size)
-    every = width if spec.schedule == "on_ingest" else float(spec.schedule)
-    nxt = math.floor(now / every) * every + every
+    step = spec.window.step_seconds  # a sliding monitor judges a new window every step
+    if spec.schedule == "on_ingest":
+        nxt = latest_window_end(spec.window, now) + step
+    else:
+        every = float(spec.schedule)
+        nxt = math.floor(now / every) * every + every
     if decided_end is not None:
-        nxt = max(nxt, decided_end + width)  # the next window is not complete before then
+        nxt = max(nxt, decided_end + step)  # the next window is not complete before then
     return float(nxt)
 
 
@@ -363,8 +396,7 @@ def evaluate_due(service: AlertService, now: float) -> EvaluationRun:
             why = f"clock went backwards: now {now:.3f} is before the last evaluation {last:.3f}"
             outcomes.append(MonitorOutcome(spec.name, "skipped", None, why))
             continue
-        width = float(spec.window.size)
-        latest_end = math.floor(now / width) * width
+        latest_end = latest_window_end(spec.window, now)
         done_end = row["last_window_end"]
         if not row["dirty"] and done_end is not None and latest_end <= done_end:
             with service.store.begin() as conn:

@@ -96,7 +96,9 @@ def unsupported(signal: Any) -> str | None:
     return None
 
 
-def series_for(query: QueryService, spec: Any, *, start: float, end: float) -> Series:
+def series_for(
+    query: QueryService, spec: Any, *, start: float, end: float, align: float | None = None
+) -> Series:
     """The series of a monitor's signal over the windows in ``[start, end)``.
 
     Parameters
@@ -107,6 +109,11 @@ def series_for(query: QueryService, spec: Any, *, start: float, end: float) -> S
         The monitor: its ``signal``, ``project``, ``model``, ``version`` and window.
     start, end : float
         Epoch seconds; windows from the one holding ``start`` to those starting before ``end``.
+    align : float, optional
+        Offset of the window grid (windows start at ``align + k * size``);
+        default the grid of the latest complete window at ``end`` (for a
+        tumbling window: its ``align``; for a sliding one: the grid of the
+        window that ends at the latest step boundary).
 
     Returns
     -------
@@ -114,11 +121,14 @@ def series_for(query: QueryService, spec: Any, *, start: float, end: float) -> S
         Oldest first; :class:`NotFoundError` when the model does not exist.
     """
     from driftline.alerts import _spec
+    from driftline.alerts._windows import grid_align, latest_window_end
 
+    if align is None:
+        align = grid_align(spec.window, latest_window_end(spec.window, end))
     return signal_series(
         query, spec.signal, project=spec.project, model=spec.model,
         version=getattr(spec, "version", None), start=start, end=end,
-        window_seconds=int(_spec.window_seconds(spec)),
+        window_seconds=int(_spec.window_seconds(spec)), align=align,
     )  # fmt: skip
 
 
@@ -133,20 +143,25 @@ def signal_series(
     end: float,
     window_seconds: int,
     baseline: str = "reference",
+    align: float = 0.0,
 ) -> Series:
     """The series of one signal (see :func:`series_for`); ``baseline`` is for drift signals.
 
     ``baseline`` is ``'reference'`` (the version's reference) or ``'previous'``
-    (each window against the one before it).
+    (each window against the one before it). Windows start at
+    ``align + k * window_seconds`` (``align`` a multiple of the store's bucket width).
     """
     kind = signal.kind
+    w = (start, end, window_seconds, align)
     if kind == "training":
-        return _training(query, signal, project, start, end, window_seconds)
+        return _training(query, signal, project, *w)
     if kind == "expression":
-        return _expression(query, signal, project, model, version, start, end, window_seconds)
+        return _expression(query, signal, project, model, version, *w)
     if kind in ("drift", "dataset_drift"):
-        return _drift(query, signal, project, model, version, start, end, window_seconds, baseline)
-    windows = query.window_series(project, model, version, start, end, window_seconds, drift=False)
+        return _drift(query, signal, project, model, version, *w, baseline)
+    windows = query.window_series(
+        project, model, version, start, end, window_seconds, drift=False, align=align
+    )
     value = _WINDOW_VALUES.get(kind)
     if value is None:
         raise InputError(f"signal.kind: expected a known signal kind, got {kind!r}")
@@ -282,12 +297,15 @@ def _drift(
     start: float,
     end: float,
     width: int,
+    align: float,
     baseline: str,
 ) -> Series:
     method = signal.method or WINDOW_DRIFT_METHOD
     if method != WINDOW_DRIFT_METHOD and baseline == "reference":
-        return _drift_by_method(query, signal, project, model, version, start, end, width)
-    ds = query.drift_series(project, model, version, start, end, width, baseline=baseline)
+        return _drift_by_method(query, signal, project, model, version, start, end, width, align)
+    ds = query.drift_series(
+        project, model, version, start, end, width, baseline=baseline, align=align
+    )
     points = []
     computed = ds.status == 0
     for i, s in enumerate(ds.starts.tolist()):
@@ -323,10 +341,11 @@ def _drift_by_method(
     start: float,
     end: float,
     width: int,
+    align: float,
 ) -> Series:
     q = QueryService(query.store, bucket_seconds=query.bucket_seconds, drift_methods=signal.method)
     points = []
-    for w in q.window_series(project, model, version, start, end, width, drift=True):
+    for w in q.window_series(project, model, version, start, end, width, drift=True, align=align):
         if signal.kind == "drift":
             d = w.drift.get(signal.column)
             if d is None or d.get("statistic") is None:
@@ -348,7 +367,13 @@ def _drift_by_method(
 
 
 def _training(
-    query: QueryService, signal: Any, project: str, start: float, end: float, width: int
+    query: QueryService,
+    signal: Any,
+    project: str,
+    start: float,
+    end: float,
+    width: int,
+    align: float,
 ) -> Series:
     r, m, p = t.runs, t.run_metrics, t.projects
     with query.store.read() as conn:
@@ -365,7 +390,7 @@ def _training(
         ]
         rows: list[Any] = []
         if runs:
-            first = math.floor(start / width) * width
+            first = math.floor((start - align) / width) * width + align
             rows = list(
                 conn.execute(
                     sa.select(m.c.time, m.c.value)
@@ -376,7 +401,7 @@ def _training(
             )
     per: dict[float, list[float]] = defaultdict(list)
     for row in rows:
-        w = math.floor(row.time / width) * width
+        w = math.floor((row.time - align) / width) * width + align
         per[float(w)].append(math.nan if row.value is None else float(row.value))
     points = []
     for w, values in sorted(per.items()):
@@ -408,6 +433,7 @@ def _expression(
     start: float,
     end: float,
     width: int,
+    align: float,
 ) -> Series:
     tree = parse_expression(signal.expr, "signal.expr")
     inputs = {
@@ -415,7 +441,7 @@ def _expression(
             p.start: p
             for p in signal_series(
                 query, inner, project=project, model=model, version=version,
-                start=start, end=end, window_seconds=width,
+                start=start, end=end, window_seconds=width, align=align,
             ).points
         }
         for name, inner in signal.inputs.items()

@@ -64,11 +64,24 @@ gzip JSON, whose encoding costs less than Arrow's fixed overhead for a few rows.
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """What the receiving side acknowledged for one batch."""
+    """What the receiving side acknowledged for one batch.
+
+    ``stop_requested`` (run batches): a stop of the run was requested, for ``stop_reason``.
+    """
 
     batch_id: str
     accepted: int
     duplicate: bool
+    stop_requested: bool = False
+    stop_reason: str | None = None
+
+
+def _stop_of(data: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """``(stop_requested, stop_reason)`` of an acknowledgement (absent: no stop)."""
+    if data.get("stop_requested") is not True:
+        return False, None
+    reason = data.get("stop_reason")
+    return True, str(reason) if reason is not None else ""
 
 
 class RetryableDeliveryError(TransportError):
@@ -322,10 +335,13 @@ class HttpDelivery:
         self, kind: str, payload: Mapping[str, Any], parts: list[dict[str, Any]]
     ) -> Ack:
         acks = [self.send(kind, part) for part in parts]
+        stops = [a for a in acks if a.stop_requested]
         return Ack(
             str(payload["batch_id"]),
             sum(a.accepted for a in acks),
             all(a.duplicate for a in acks),
+            bool(stops),
+            stops[0].stop_reason if stops else None,
         )
 
     def _post(
@@ -347,7 +363,12 @@ class HttpDelivery:
         if status == 200:
             try:
                 data = resp.json()
-                return Ack(str(data["batch_id"]), int(data["accepted"]), bool(data["duplicate"]))
+                return Ack(
+                    str(data["batch_id"]),
+                    int(data["accepted"]),
+                    bool(data["duplicate"]),
+                    *_stop_of(data),
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise RetryableDeliveryError(
                     f"server answered 200 without an acknowledgement: {resp.text[:200]!r}"
@@ -427,7 +448,12 @@ class EmbeddedDelivery:
             raise RejectedDeliveryError(
                 f"{kind} payload could not be stored: {type(exc).__name__}: {exc}", status=500
             ) from exc
-        return Ack(str(ack.batch_id), int(ack.accepted), bool(ack.duplicate))
+        return Ack(
+            str(ack.batch_id),
+            int(ack.accepted),
+            bool(ack.duplicate),
+            *_stop_of({"stop_requested": ack.stop_requested, "stop_reason": ack.stop_reason}),
+        )
 
     def after_fork(self) -> None:
         """Forget the parent's connections; the child reopens the store on first send."""

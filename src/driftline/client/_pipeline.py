@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from driftline.client._delivery import (
+    Ack,
     Delivery,
     RejectedDeliveryError,
     RetryableDeliveryError,
@@ -193,6 +194,7 @@ class Pipeline:
         self.max_server_errors = max_server_errors
         self._rng = rng if rng is not None else random.Random()
         self._periodic: list[list[Any]] = []  # [interval, next_due, fn]
+        self._ack_listeners: list[Callable[[str, Mapping[str, Any], Ack], None]] = []
         self._init_state()
         _install_hooks()
         _LIVE.add(self)
@@ -256,6 +258,14 @@ class Pipeline:
             self._start()
         if at_once:
             self._wake.set()
+
+    def add_ack_listener(self, fn: Callable[[str, Mapping[str, Any], Ack], None]) -> None:
+        """Call ``fn(kind, payload, ack)`` on the background thread for each acknowledged batch.
+
+        This is how a run learns from the server's answers (a stop request); ``fn``
+        must be quick, and what it raises is logged once and otherwise ignored.
+        """
+        self._ack_listeners.append(fn)
 
     def stats(self) -> ClientStats:
         """A snapshot of the counters (see :class:`ClientStats`)."""
@@ -473,4 +483,9 @@ class Pipeline:
             self._delivered += n
             self._accepted += ack.accepted
             self._duplicates += int(ack.duplicate)
+        for listener in self._ack_listeners:
+            try:
+                listener(kind, payload, ack)
+            except Exception as exc:
+                self._once.error("ack_listener", "acknowledgement listener failed: %r", exc)
         return "ok"

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from driftline.client._connect import connect
+from driftline.client._delivery import Ack
 from driftline.client._names import check_name
 from driftline.client._pipeline import ClientStats
 from driftline.client._system import sample_system_metrics
@@ -75,6 +76,12 @@ class Run:
     seconds (180). With ``system_metrics_interval`` set, the thread also logs
     ``system/...`` metrics (CPU and memory with ``psutil``, GPU memory with torch).
 
+    A stop requested on the server (``POST /api/v1/runs/{run_id}/stop``, or an
+    alert's webhook sent to ``/api/v1/actions/stop-runs``) arrives with the answer
+    to the run's next batch: :attr:`stop_requested` turns true, :attr:`stop_reason`
+    says why, and a ``run.stop_requested`` event is recorded. A
+    :class:`driftline.training.Guard` given this run stops at its next check.
+
     Example
     -------
     >>> import tempfile
@@ -128,6 +135,7 @@ class Run:
         self.summary: dict[str, Any] = {}
         self._step = 0
         self._status_lock = threading.Lock()
+        self._stop_reason: str | None = None
         self._key = (project, self.run_id)
         self._pipe = connect(
             _ENCODERS,
@@ -138,6 +146,7 @@ class Run:
             store_factory=store_factory,
             **pipeline_options,
         )
+        self._pipe.add_ack_listener(self._on_ack)
         self._announce()
         self._pipe.add_periodic(heartbeat_interval, self._heartbeat, at_once=False)
         if system_metrics_interval:
@@ -206,6 +215,39 @@ class Run:
             self._pipe.enqueue("run_events", self._key, event)
         except Exception as exc:
             self._pipe.count_drop("invalid", f"run.log_event: {exc}")
+
+    # -------------------------------------------------------------- stop requests
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a stop of this run was requested on the server (never raises).
+
+        Learnt from the answer to the run's batches (metrics are sent every
+        ``flush_interval``, a heartbeat every 30 s), so it turns true within about a
+        second of the request while the run logs.
+        """
+        return self._stop_reason is not None
+
+    @property
+    def stop_reason(self) -> str | None:
+        """What asked the run to stop (``"alert 'loss_high' (receiver 'ops'): ..."``), or ``None``."""
+        return self._stop_reason
+
+    def _on_ack(self, kind: str, payload: Mapping[str, Any], ack: Ack) -> None:
+        """Background thread: note a stop request from the answer to one of this run's batches."""
+        if not ack.stop_requested or self._stop_reason is not None:
+            return
+        if payload.get("run_id") != self.run_id:
+            return
+        reason = ack.stop_reason or "the server"
+        self._stop_reason = reason
+        if self.status != "running":  # finishing: the run stops anyway
+            return
+        self.log_event(
+            "run.stop_requested",
+            f"stop requested from {reason}",
+            step=max(self._step - 1, 0),
+            evidence={"reason": reason},
+        )
 
     # -------------------------------------------------------------- life cycle
     def finish(self, status: str = "finished", *, timeout: float | None = 10.0) -> bool:

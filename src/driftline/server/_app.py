@@ -27,6 +27,7 @@ from driftline.server._metrics import (
 from driftline.server._middleware import AuthMiddleware, BodyMiddleware
 from driftline.server._prometheus import CONTENT_TYPE, render
 from driftline.server._query import admin_router, query_router
+from driftline.server._run_actions import router as run_actions_router
 from driftline.server._views import views_router
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
@@ -53,6 +54,7 @@ def create_app(
     scheduler: bool | None = None,
     alerts: Any = None,
     retention: Any = None,
+    action_secret: str | None = None,
 ) -> FastAPI:
     """Build the driftline HTTP API.
 
@@ -85,6 +87,11 @@ def create_app(
         The :class:`~driftline.store.RetentionPolicy` of the raw rows; default: from
         ``settings`` (``DRIFTLINE_PREDICTION_RETENTION_DAYS`` ...) when given or
         loaded here, else the policy's defaults.
+    action_secret
+        Key that requests to ``POST /api/v1/actions/stop-runs`` must be signed with
+        (driftline's webhook signature); default: ``DRIFTLINE_ACTION_SECRET`` from
+        ``settings`` when given or loaded here. Unset, and without ``auth_required``,
+        only requests from the local machine may use that route.
 
     Example
     -------
@@ -117,6 +124,7 @@ def create_app(
 
         alerts = alert_service(store, ctx.query, clock, settings)
     ctx.alerts = alerts
+    ctx.action_secret = action_secret or (settings.action_secret if settings else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -146,6 +154,7 @@ def create_app(
     app.include_router(query_router)
     app.include_router(admin_router)
     app.include_router(alerts_router)
+    app.include_router(run_actions_router)
     app.include_router(views_router)
     from driftline.ui import install_ui  # the dashboard pages, on top of this API
 

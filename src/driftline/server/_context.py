@@ -30,6 +30,8 @@ class ServerContext:
     """The :class:`driftline.alerts.AlertService` of the alerting routes."""
     scheduler: Any = None
     """The running :class:`driftline.alerts.Scheduler`, when the app starts one."""
+    action_secret: str | None = None
+    """Key of the action routes' webhook signatures (``DRIFTLINE_ACTION_SECRET``)."""
 
 
 def context(request: Request) -> ServerContext:

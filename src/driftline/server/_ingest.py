@@ -3,7 +3,9 @@
 Each answers 200 with the :class:`~driftline.store.payloads.IngestAck` once the
 store committed the batch (an acknowledged batch is durable); a batch id seen
 before gives the same answer with ``duplicate: true`` and stores nothing.
-Bodies may be gzip-compressed (``Content-Encoding: gzip``).
+Bodies may be gzip-compressed (``Content-Encoding: gzip``). The answer to a run
+batch also carries ``stop_requested: true`` and ``stop_reason`` once a stop of the
+run was requested (left out otherwise).
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ def _make_endpoint(kind: str, model: type[pydantic.BaseModel]) -> None:
         endpoint,
         methods=["POST"],
         response_model=wire.IngestAck,
+        response_model_exclude_defaults=True,  # stop_requested only when true
         summary=_SUMMARIES[kind],
         description=(
             f"Body: a `{model.__name__}` as JSON, optionally gzip-compressed "
@@ -165,6 +168,7 @@ def document_payloads(openapi: dict[str, Any]) -> dict[str, Any]:
 @router.post(
     INGEST_PATHS["predictions"] + "/arrow",
     response_model=wire.IngestAck,
+    response_model_exclude_defaults=True,
     summary="Ingest a batch of predictions as an Arrow IPC stream",
     description=(
         "Body: an Arrow IPC stream (`Content-Type: application/vnd.apache.arrow.stream`). "

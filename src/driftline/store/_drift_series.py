@@ -206,8 +206,13 @@ def read_drift_series(
     start: float | None,
     end: float | None,
     method: str,
+    align: float = 0.0,
 ) -> DriftSeries:
     """The drift series of ``version_ids`` (each window: the newest version with a profile there).
+
+    Windows start at ``align + k * window_seconds`` (``align`` a multiple of the
+    bucket width, in ``[0, window_seconds)``); a stored result is keyed by its
+    window's start and width, so windows of other alignments never share one.
 
     Stale or missing windows are computed from the bucket profiles and stored
     (one write transaction), so that the next call only reads.
@@ -217,7 +222,7 @@ def read_drift_series(
     wp, wd, rp = t.window_profiles, t.window_drift, t.reference_profiles
 
     def window_of(x: float) -> float:
-        return float(math.floor(x / window_seconds) * window_seconds)
+        return float(math.floor((x - align) / window_seconds) * window_seconds + align)
 
     lo = None if start is None else window_of(start)
 
@@ -315,6 +320,7 @@ def read_drift_vs_previous(
     start: float | None,
     end: float | None,
     method: str,
+    align: float = 0.0,
 ) -> DriftSeries:
     """Drift of each window against the window before it (the previous one with data).
 
@@ -329,7 +335,7 @@ def read_drift_vs_previous(
     wp = t.window_profiles
 
     def window_of(x: float) -> float:
-        return float(math.floor(x / window_seconds) * window_seconds)
+        return float(math.floor((x - align) / window_seconds) * window_seconds + align)
 
     cond: list[Any] = [
         wp.c.model_version_id.in_(version_ids),

@@ -32,6 +32,7 @@ from driftline.store._bulk import encode_columns, insert_predictions, json_texts
 from driftline.store._engine import Store
 from driftline.store._joins import join_pending, store_events, store_labels
 from driftline.store._retention import RetentionPolicy, prune_model_rows, prune_version_rows
+from driftline.store._run_stop import stop_reason_of
 from driftline.store._runs import ingest_run_payload
 from driftline.store._sql import ensure_model, ensure_project, ensure_version, insert_ignore
 from driftline.store._versions import VersionContext, VersionContexts
@@ -188,17 +189,27 @@ class IngestService:
                 ],
                 index=["batch_id"],
             )
+            # a run batch's answer says whether a stop was requested (one primary-key read)
+            run_id = getattr(payload, "run_id", None) if payload.kind.startswith("run_") else None
             if not claimed:
-                return IngestAck(batch_id=payload.batch_id, accepted=0, duplicate=True)
+                stop = None if run_id is None else stop_reason_of(conn, run_id)
+                return IngestAck(
+                    batch_id=payload.batch_id, accepted=0, duplicate=True,
+                    stop_requested=stop is not None, stop_reason=stop,
+                )  # fmt: skip
             accepted = handler(conn, payload, now)
             conn.execute(
                 t.ingest_batches.update()
                 .where(t.ingest_batches.c.batch_id == payload.batch_id)
                 .values(accepted=accepted)
             )
+            stop = None if run_id is None else stop_reason_of(conn, run_id)
         for key, state in committed:  # only now that the transaction has committed
             self._buckets.put(key, state)
-        return IngestAck(batch_id=payload.batch_id, accepted=accepted, duplicate=False)
+        return IngestAck(
+            batch_id=payload.batch_id, accepted=accepted, duplicate=False,
+            stop_requested=stop is not None, stop_reason=stop,
+        )  # fmt: skip
 
     # -- predictions -------------------------------------------------------------------------
     def _prepare(self, batch: PredictionsBatch) -> _Prepared | None:

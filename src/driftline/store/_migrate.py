@@ -3,7 +3,7 @@
 Example
 -------
 >>> head_revision()
-'0004'
+'0005'
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -229,6 +230,16 @@ class QueryService(RunQueries):
                 f"({self.bucket_seconds} s), got {window_seconds!r}"
             )
 
+    def _check_align(self, align: float, window_seconds: int) -> float:
+        """``align`` normalised into ``[0, window_seconds)``; a multiple of the bucket width."""
+        ok = isinstance(align, int | float) and not isinstance(align, bool)
+        if not ok or not math.isfinite(align) or align % self.bucket_seconds:
+            raise InputError(
+                f"align: expected a multiple of the bucket width ({self.bucket_seconds} s) "
+                f"in seconds, got {align!r}"
+            )
+        return float(align % window_seconds)
+
     def _version_ids(
         self, conn: sa.Connection, project: str, model: str, version: str | None
     ) -> tuple[int, list[int]]:
@@ -255,6 +266,7 @@ class QueryService(RunQueries):
         window_seconds: int = 3600,
         *,
         drift: bool = True,
+        align: float = 0.0,
     ) -> list[WindowSummary]:
         """Summaries of consecutive windows of ``window_seconds``, oldest first.
 
@@ -275,6 +287,10 @@ class QueryService(RunQueries):
         drift : bool, default True
             Compute drift against the reference (cached per window); ``False``
             leaves ``drift`` empty, for callers that need the rest only.
+        align : float, default 0
+            Windows start at ``align + k * window_seconds`` seconds since the
+            epoch (e.g. days from 06:00 with ``align=21600``); a multiple of
+            the bucket width, taken modulo ``window_seconds``.
 
         Returns
         -------
@@ -291,12 +307,14 @@ class QueryService(RunQueries):
         the windows whose drift is not cached yet.
         """
         self._check_window(window_seconds)
+        align = self._check_align(align, window_seconds)
         with self.store.read() as conn:
             mid, ids = self._version_ids(conn, project, model, version)
         aggs = read_window_aggregates(
             self.store, model_id=mid, version_ids=ids,
             include_unattributed_events=version is None, bucket_seconds=self.bucket_seconds,
             window_seconds=window_seconds, start=start, end=end, quantiles=LATENCY_QUANTILES,
+            align=align,
         )  # fmt: skip
         bases = sorted({a.base for a in aggs if a.base is not None})
         rp = t.reference_profiles
@@ -326,7 +344,7 @@ class QueryService(RunQueries):
                 missing = [w for w, k in keys.items() if k not in self._drift_cache]
                 loaded = load_window_profiles(
                     conn, version_ids=ids, bucket_seconds=self.bucket_seconds,
-                    window_seconds=window_seconds, windows=missing, end=end,
+                    window_seconds=window_seconds, windows=missing, end=end, align=align,
                 )  # fmt: skip
         for a in aggs:
             if a.start not in keys or a.base is None:
@@ -336,7 +354,7 @@ class QueryService(RunQueries):
 
             def compute(r: Any = reference, c: Any = current, w: float = a.start) -> Any:
                 if c is None:  # evicted from the cache since the check
-                    c = self._load_profile(ids, window_seconds, w, end)
+                    c = self._load_profile(ids, window_seconds, w, end, align)
                 return drift_between(r, c, self.drift_methods)
 
             drifts[a.start] = self._cached_drift(keys[a.start], compute)
@@ -346,7 +364,9 @@ class QueryService(RunQueries):
             if a.start in loaded:
                 loader: Any = functools.partial(_value, loaded[a.start][0])
             else:
-                loader = functools.partial(self._load_profile, ids, window_seconds, a.start, end)
+                loader = functools.partial(
+                    self._load_profile, ids, window_seconds, a.start, end, align
+                )
             out.append(
                 WindowSummary(
                     start=a.start,
@@ -378,13 +398,13 @@ class QueryService(RunQueries):
         return out
 
     def _load_profile(
-        self, ids: list[int], window_seconds: int, w: float, end: float | None
+        self, ids: list[int], window_seconds: int, w: float, end: float | None, align: float = 0.0
     ) -> Any:
         """The merged profile of one window (buckets before ``end``), read now."""
         with self.store.read() as conn:
             got = load_window_profiles(
                 conn, version_ids=ids, bucket_seconds=self.bucket_seconds,
-                window_seconds=window_seconds, windows=[w], end=end,
+                window_seconds=window_seconds, windows=[w], end=end, align=align,
             )  # fmt: skip
         return got.get(w, (None, None))[0]
 
@@ -398,6 +418,7 @@ class QueryService(RunQueries):
         window_seconds: int = 3600,
         *,
         baseline: str = "reference",
+        align: float = 0.0,
     ) -> DriftSeries:
         """Per-column drift of consecutive windows against the reference, from stored results.
 
@@ -410,10 +431,11 @@ class QueryService(RunQueries):
         from: one range scan reads a year of hourly windows; windows written
         since (or wider windows asked for the first time) are computed by
         merging their bucket profiles and stored. Thresholds are left to
-        monitors. Parameters as in :meth:`window_series`; with ``version=None``
-        each window takes the newest version with a profile there.
+        monitors. Parameters (``align`` included) as in :meth:`window_series`; with
+        ``version=None`` each window takes the newest version with a profile there.
         """
         self._check_window(window_seconds)
+        align = self._check_align(align, window_seconds)
         if baseline not in ("reference", "previous"):
             raise InputError(f"baseline: expected 'reference' or 'previous', got {baseline!r}")
         with self.store.read() as conn:
@@ -422,6 +444,7 @@ class QueryService(RunQueries):
         return reader(
             self.store, version_ids=ids, bucket_seconds=self.bucket_seconds,
             window_seconds=window_seconds, start=start, end=end, method=WINDOW_DRIFT_METHOD,
+            align=align,
         )  # fmt: skip
 
     # -- Prometheus ---------------------------------------------------------------------------

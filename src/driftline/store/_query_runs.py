@@ -41,6 +41,9 @@ class RunQueries:
             "started_at": r.started_at,
             "ended_at": r.ended_at,
             "updated_at": r.updated_at,
+            "stop_requested_at": r.stop_requested_at,
+            "stop_requested_by": r.stop_requested_by,
+            "stop_reason": r.stop_reason,
         }
 
     def list_runs(self, project: str) -> list[dict[str, Any]]:

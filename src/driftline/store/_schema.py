@@ -136,6 +136,11 @@ runs = sa.Table(
     sa.Column("ended_at", sa.Float, nullable=True),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Index(None, "project_id", "started_at"),
+    # A stop request (POST /api/v1/runs/{id}/stop, or an alert's webhook): the SDK
+    # learns of it from its ingest acknowledgements; the first request is kept.
+    sa.Column("stop_requested_at", sa.Float, nullable=True),
+    sa.Column("stop_requested_by", sa.String(NAME_LEN), nullable=True),
+    sa.Column("stop_reason", sa.Text, nullable=True),
 )
 
 tokens = sa.Table(

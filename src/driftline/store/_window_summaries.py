@@ -378,8 +378,12 @@ def read_window_aggregates(
     start: float | None,
     end: float | None,
     quantiles: tuple[float, float, float],
+    align: float = 0.0,
 ) -> list[WindowAggregate]:
     """The windows of ``version_ids`` from bucket summaries, oldest first.
+
+    Windows start at ``align + k * window_seconds`` (``align`` a multiple of the
+    bucket width, in ``[0, window_seconds)``).
 
     Summaries missing or older than their bucket are computed from the bucket
     profiles and stored (one write transaction), so that the next call reads only;
@@ -388,7 +392,7 @@ def read_window_aggregates(
     wp, ws, perf, we = t.window_profiles, t.window_summaries, t.window_performance, t.window_events
 
     def window_of(bucket: float) -> float:
-        return float(math.floor(bucket / window_seconds) * window_seconds)
+        return float(math.floor((bucket - align) / window_seconds) * window_seconds + align)
 
     def in_range(table: sa.Table) -> list[Any]:
         cond = [table.c.bucket_seconds == bucket_seconds]

@@ -181,8 +181,11 @@ def load_window_profiles(
     window_seconds: int,
     windows: list[float],
     end: float | None = None,
+    align: float = 0.0,
 ) -> dict[float, tuple[Any, int | None]]:
     """The merged profile (and its version) of each window start in ``windows``.
+
+    Windows start at ``align + k * window_seconds``.
 
     Buckets from ``end`` on are left out (a window cut by the end of a series).
 
@@ -207,7 +210,7 @@ def load_window_profiles(
         .order_by(wp.c.bucket_start, wp.c.model_version_id.desc())
     )
     for b, v, raw in rows:
-        w = float(math.floor(b / window_seconds) * window_seconds)
+        w = float(math.floor((b - align) / window_seconds) * window_seconds + align)
         if w in wanted:
             parts[w].append((int(v), raw))
     return {w: _merge_profiles(p) for w, p in parts.items()}
@@ -225,8 +228,11 @@ def summarise_windows(
     end: float | None,
     source_of: Callable[[int], str | None],
     drift_of: Callable[[float, tuple[float, int], Any, int], dict[str, dict[str, Any]]] | None,
+    align: float = 0.0,
 ) -> list[WindowSummary]:
     """Merge the buckets of ``version_ids`` into windows of ``window_seconds``.
+
+    Windows start at ``align + k * window_seconds`` (``align`` in ``[0, window_seconds)``).
 
     The reference computation, from the bucket profiles themselves (about 4 ms
     per bucket); :meth:`QueryService.window_series` reads stored bucket
@@ -240,7 +246,7 @@ def summarise_windows(
     """
 
     def window_of(bucket: float) -> float:
-        return float(math.floor(bucket / window_seconds) * window_seconds)
+        return float(math.floor((bucket - align) / window_seconds) * window_seconds + align)
 
     def in_range(table: sa.Table) -> list[Any]:
         cond = [table.c.bucket_seconds == bucket_seconds]

@@ -374,7 +374,10 @@ class IngestAck(BaseModel):
 
     ``accepted`` counts the rows (or points, events) stored by this call;
     ``duplicate`` is true when the batch id was seen before and nothing was
-    stored again (``accepted`` is then 0).
+    stored again (``accepted`` is then 0). For a run batch, ``stop_requested``
+    is true once a stop of the run was requested (``POST /api/v1/runs/{id}/stop``
+    or an alert's webhook), and ``stop_reason`` says by what; the SDK sets
+    ``Run.stop_requested`` from it.
 
     Example
     -------
@@ -387,3 +390,5 @@ class IngestAck(BaseModel):
     batch_id: str
     accepted: int = Field(ge=0)
     duplicate: bool
+    stop_requested: bool = False
+    stop_reason: str | None = None

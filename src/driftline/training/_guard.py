@@ -7,6 +7,11 @@
 Every detection and every action taken is logged on the run with
 ``run.log_event(kind, message, step=..., evidence=...)``.
 
+A run whose ``stop_requested`` is true (a :class:`driftline.client.Run` after a
+``POST /api/v1/runs/{run_id}/stop`` or an alert's webhook) makes the next
+:meth:`Guard.check` return a stop, with the reason "stop requested from ...",
+so every integration stops through its usual path.
+
 Restoring "continues, skipping the offending window": the model and optimizer go
 back to the last checkpoint written before the detection, while the data stream
 goes on with the next batch, so the batches between the checkpoint and the
@@ -29,6 +34,9 @@ from driftline.training._detectors import Detection, Detector
 __all__ = ["Action", "ActionResult", "Guard", "Rule", "RunLike", "Verdict"]
 
 logger = logging.getLogger("driftline.training")
+
+STOP_REQUEST = "stop_request"
+"""Detector name (and run event kind) of a stop requested on the run from outside."""
 
 
 class Action(StrEnum):
@@ -174,6 +182,11 @@ class Guard:
     on_alert
         Called with each detection whose rule says ``alert``.
 
+    A ``run`` whose ``stop_requested`` attribute is true (see
+    :attr:`driftline.client.Run.stop_requested`) makes the next :meth:`check` return a
+    stop whose reason is "stop requested from <the run's stop_reason>", recorded as a
+    ``stop_request`` event, once.
+
     Example
     -------
     >>> from driftline.training import Divergence, NonFinite
@@ -185,6 +198,11 @@ class Guard:
     (<Action.RESTORE: 'restore'>,)
     >>> guard.check(3, {"loss": float("nan")}).actions  # the budget of one is spent
     (<Action.STOP: 'stop'>,)
+    >>> from types import SimpleNamespace
+    >>> asked = SimpleNamespace(stop_requested=True, stop_reason="the API",
+    ...                         log_event=lambda *args, **kwargs: None)
+    >>> Guard([], run=asked).check(7, {"loss": 0.4}).reason
+    'stop requested from the API'
     """
 
     def __init__(
@@ -214,14 +232,22 @@ class Guard:
         self.restores = 0
         self.lr_reductions = 0
         self.stopped = False
+        self._stop_request_seen = False
 
     def check(self, step: int, metrics: Mapping[str, Any]) -> Verdict | None:
-        """Feed ``metrics`` of ``step`` to every detector; record and return what was found."""
+        """Feed ``metrics`` of ``step`` to every detector; record and return what was found.
+
+        A stop requested on the run (its ``stop_requested``) is a detection whose
+        action is ``stop`` (see the class docstring).
+        """
         found: list[tuple[Detection, tuple[Action, ...]]] = []
         for rule in self.rules:
             det = rule.detector.update(step, metrics)
             if det is not None:
                 found.append((det, rule.actions))
+        requested = self._stop_request(step)
+        if requested is not None:
+            found.append((requested, (Action.STOP,)))
         if not found:
             return None
         wanted = {a for _, acts in found for a in acts}
@@ -254,6 +280,23 @@ class Guard:
                 if self.on_alert is not None:
                     self.on_alert(det)
         return Verdict(step, tuple(d for d, _ in found), actions, tuple(notes))
+
+    def _stop_request(self, step: int) -> Detection | None:
+        """A detection for a stop requested on the run, the first time it is seen."""
+        if self._stop_request_seen or self.run is None:
+            return None
+        try:  # a run-like object without the attribute (or one that fails) asks nothing
+            requested = bool(getattr(self.run, "stop_requested", False))
+            source = getattr(self.run, "stop_reason", None) if requested else None
+        except Exception:
+            return None
+        if not requested:
+            return None
+        self._stop_request_seen = True
+        source = str(source) if source else "the run's server"
+        return Detection(
+            STOP_REQUEST, step, f"stop requested from {source}", {"requested_by": source}
+        )
 
     def record(
         self, kind: str, message: str, *, step: int, evidence: Mapping[str, Any] | None = None
