@@ -73,12 +73,18 @@ def window_series(
         description="Per-column drift against the reference in each window (false: leave it "
         "out, read the stored series at /drift instead).",
     ),
+    align: float = Query(
+        0.0,
+        allow_inf_nan=False,
+        description="Offset of the window grid, seconds (a multiple of the bucket width): "
+        "windows start at align + k * window_seconds.",
+    ),
 ) -> Any:
     """Volume, missing rates, drift, performance, latency, errors and business rates per window."""
     require(request, project, "viewer")
     series = context(request).query.window_series(
         project, model, version=version, start=start, end=end, window_seconds=window_seconds,
-        drift=drift,
+        drift=drift, align=align,
     )  # fmt: skip
     try:  # plain JSON types already (a year of hourly windows: one pass, not three)
         body = json.dumps(
@@ -113,6 +119,12 @@ def drift_series(
     baseline: Literal["reference", "previous"] = Query(
         "reference", description="Compare each window with the reference or the previous window."
     ),
+    align: float = Query(
+        0.0,
+        allow_inf_nan=False,
+        description="Offset of the window grid, seconds (a multiple of the bucket width): "
+        "windows start at align + k * window_seconds.",
+    ),
 ) -> Any:
     """Drift of every column in every window against the reference or the previous window.
 
@@ -129,6 +141,7 @@ def drift_series(
         end=end,
         window_seconds=window_seconds,
         baseline=baseline,
+        align=align,
     )
     return series.to_dict()
 
