@@ -156,7 +156,8 @@ def test_bad_options_are_usage_errors(
     assert "driftline demo: error: " + args[0] in capsys.readouterr().err
 
 
-def test_the_demo_serves_until_interrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_demo_serves_until_interrupted(tmp_path: Path, signum: int) -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -183,7 +184,7 @@ def test_the_demo_serves_until_interrupted(tmp_path: Path) -> None:
             resp = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
             assert resp.status_code == 200
             assert httpx.get(f"http://127.0.0.1:{port}/api/v1/projects", timeout=10).json()
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
             rc = proc.wait(30)
         finally:
             if proc.poll() is None:

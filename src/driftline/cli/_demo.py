@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,8 @@ def _serve(
         demo.start_scheduler()  # from now on the monitors run live
         print("driftline demo: serving until Ctrl-C", flush=True)
         try:
-            server.wait()
+            with _interrupt_on_sigterm():
+                server.wait()
         except KeyboardInterrupt:
             print("driftline demo: stopped", flush=True)
         return EXIT_OK
@@ -208,6 +210,25 @@ def _serve(
         demo.close()
         if args.smoke and args.data_dir is None:  # a smoke run keeps nothing behind
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM (a service manager, ``kill``) like Ctrl-C: a clean shutdown."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        before = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 class _Server:
