@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from driftline.cli._app_common import EXIT_FAILED, EXIT_OK, add_column_arguments, fraction
+from driftline.cli._app_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_column_arguments,
+    fraction,
+)
 from driftline.cli._io import read_table
 from driftline.cli._progress import Progress
 
@@ -34,7 +40,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=fraction,
         help="exit 1 when more than this share (0..1) of the columns drifted",
     )
+    parser.add_argument(
+        "--publish",
+        metavar="NAME",
+        help="store the report under NAME for the dashboard's Reports page: on the server of "
+        "--url (or DRIFTLINE_URL), else in the local data directory; needs --project",
+    )
+    parser.add_argument("--project", metavar="P", help="the project a published report belongs to")
+    parser.add_argument(
+        "--url", metavar="URL", help="server to publish to (default: DRIFTLINE_URL)"
+    )
+    parser.add_argument("--token", metavar="T", help="API token (default: DRIFTLINE_TOKEN)")
     parser.add_argument("--quiet", action="store_true", help="no progress and no summary")
+
+
+def publish(report: Report, args: argparse.Namespace, *, stream: TextIO | None = None) -> int:
+    """Store ``report`` for the Reports page (a server's, or the local data directory's).
+
+    Returns an exit code: :data:`EXIT_USAGE` when it could not be stored (the
+    message says why), else :data:`EXIT_OK`.
+    """
+    import time
+
+    from driftline.config import load_settings
+
+    out = stream if stream is not None else sys.stdout
+    if not args.project:
+        print("driftline report: --publish needs --project", file=sys.stderr)
+        return EXIT_USAGE
+    settings = load_settings()
+    url = args.url or settings.server_url
+    html, doc = report.html(), report.to_dict()
+    if url:
+        import httpx
+
+        token = args.token or settings.token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = {"project": args.project, "name": args.publish, "html": html, "report": doc}
+        try:
+            resp = httpx.post(
+                f"{url.rstrip('/')}/api/v1/reports", json=body, headers=headers, timeout=60
+            )
+        except httpx.HTTPError as exc:
+            print(f"driftline report: --publish: cannot reach {url}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if resp.status_code != 201:
+            print(
+                f"driftline report: --publish: the server answered {resp.status_code}: "
+                f"{resp.text[:500]}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        meta = resp.json()
+        where = f"{url.rstrip('/')}/reports/{meta['id']}"
+    else:
+        from driftline.ui import ReportStore
+
+        reports = ReportStore(settings.data_dir / "reports")
+        meta = reports.save(args.project, args.publish, html, doc, created_at=time.time(),
+                            created_by="driftline report")  # fmt: skip
+        where = str(reports.root / meta["id"] / "report.html")
+    print(f"published: {args.publish} ({meta['id']}) at {where}", file=out)
+    return EXIT_OK
 
 
 def print_summary(
@@ -94,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
         report.save_html(args.html)
     if not args.quiet:
         print_summary(report, suite)
+    if args.publish:
+        code = publish(report, args)
+        if code != EXIT_OK:
+            return code
     if suite is not None and not suite.passed:
         return EXIT_FAILED
     return EXIT_OK
