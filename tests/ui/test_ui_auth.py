@@ -124,3 +124,33 @@ def test_without_auth_pages_need_no_login(store: Any) -> None:
         assert client.get("/login", follow_redirects=False).headers["location"] == "/"
         page = client.get("/")
         assert page.status_code == 200 and "local · admin" in page.text
+
+
+def test_an_editor_stops_a_running_run_from_its_page_and_a_viewer_cannot(
+    store: Any, tmp_path: Path
+) -> None:
+    from driftline.store.payloads import RunCreate
+
+    tokens = TokenService(store)
+    made = {role: tokens.create(role, "lab", role) for role in ("viewer", "editor")}
+    settings = Settings(data_dir=tmp_path, database_url="", server_url=None, token=None)
+    app = create_app(store, settings, auth_required=True, clock=lambda: NOW)
+    app.state.driftline.ingest.ingest(
+        RunCreate(batch_id="r1", project="lab", run_id="run-x", name="<b>mlp</b>",
+                  started_at=NOW - 60)
+    )  # fmt: skip
+    with TestClient(app) as client:
+        _login(client, made["viewer"])
+        page = client.get("/runs/run-x")
+        assert page.status_code == 200 and 'id="run-actions"' in page.text  # hidden by its JS
+        assert "&lt;b&gt;mlp&lt;/b&gt;" in page.text and "<b>mlp</b>" not in page.text
+        viewer = {CSRF_HEADER: csrf_token(made["viewer"])}
+        assert client.post("/api/v1/runs/run-x/stop", json={}, headers=viewer).status_code == 403
+        _login(client, made["editor"])
+        assert client.post("/api/v1/runs/run-x/stop", json={}).status_code == 403  # no CSRF
+        editor = {CSRF_HEADER: csrf_token(made["editor"])}
+        resp = client.post("/api/v1/runs/run-x/stop", json={"reason": "loss flat"}, headers=editor)
+        assert resp.status_code == 200, resp.text
+        page = client.get("/runs/run-x").text
+        assert "Stop requested" in page and "loss flat" in page
+        assert 'id="run-actions"' not in page  # asked once: the button is gone

@@ -76,6 +76,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     alerts = app.state.driftline.alerts
     alerts.ensure_default_monitors("shop", "ranker")
     alerts.evaluate_due(NOW)
+    from driftline.store.payloads import RunCreate
+
+    app.state.driftline.ingest.ingest(  # a run still in progress, to be stopped from its page
+        RunCreate(batch_id="live", project="shop", run_id="run-live", name="live", started_at=NOW)
+    )
     port = _free_port()
     srv = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
@@ -193,6 +198,20 @@ def test_an_editor_acknowledges_an_alert(server: dict[str, Any]) -> None:
         page.wait_for_selector("#chart-evidence.js-plotly-plot", timeout=15_000)
         assert page.locator("#alert-history tr").count() >= 2
         assert "acknowledged" in page.locator("#alert-title").inner_text()
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_an_editor_stops_a_running_run(server: dict[str, Any]) -> None:
+    context, page, errors = _session(server, "editor")
+    try:
+        page.goto(server["url"] + "/runs/run-live")
+        page.fill("#stop-reason", "loss is flat")
+        page.click("#stop-run")
+        page.wait_for_selector("text=Stop requested", timeout=15_000)
+        assert "loss is flat" in page.content()
+        assert page.locator("#run-actions").count() == 0
         assert not errors, errors
     finally:
         context.close()

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from driftline.errors import NotFoundError
 from driftline.server._context import allowed, context, require
 from driftline.server._query import get_run, list_runs
-from driftline.ui._common import login_redirect, render
+from driftline.ui._common import login_redirect, render, user_of
 
 __all__ = ["MAX_COMPARED", "runs_router"]
 
@@ -71,7 +71,10 @@ async def run_page(request: Request, run_id: str) -> Response:
     run = await run_in_threadpool(get_run, request, run_id)
     detail = await run_in_threadpool(context(request).query.get_run, run_id)
     run = {**detail, "status": run.get("status", detail.get("status"))}
+    user = user_of(request)
     data = {
+        "role": user["role"],  # the stop button shows for editors of the run's project
+        "scope": user["project"],
         "runs": [{"run_id": run_id, "name": run.get("name") or run_id}],
         "keys": [m["key"] for m in run.get("metrics", [])],
         "events": [

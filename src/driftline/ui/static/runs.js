@@ -55,6 +55,22 @@
       .catch((err) => D.fail(div.id, err));
   }
 
+  /* A running run can be stopped by an editor: its guard stops it at the next step. */
+  const actions = document.getElementById("run-actions");
+  if (actions && D.canEdit(actions.dataset.project || "")) {
+    actions.hidden = false;
+    document.getElementById("stop-run").addEventListener("click", () => {
+      const reason = document.getElementById("stop-reason").value.trim();
+      D.send("POST", "/api/v1/runs/" + encodeURIComponent(actions.dataset.run) + "/stop", reason ? { reason } : {})
+        .then(() => window.location.reload())
+        .catch((err) => {
+          const box = document.getElementById("run-error");
+          box.textContent = String((err && err.message) || err);
+          box.hidden = false;
+        });
+    });
+  }
+
   if (holder) {
     const keys = (d.keys || []).slice(0, MAX_CHARTS);
     if (d.compare) holder.className = "";
