@@ -476,3 +476,17 @@ def test_the_monitor_list_reads_every_state_at_once_and_agrees_with_each(
         assert state["open_alert"] == one["open_alert"], name
     assert listed["age-drift"]["open_alert"]["state"] == "firing"
     assert listed["age-drift"]["last_result"]["window_end"] == T0 + 3 * HOUR
+
+
+def test_a_config_of_monitors_only_keeps_the_stored_routing(store: Store) -> None:
+    svc = make(store, Clock(T0))
+    first = svc.apply(config("http://127.0.0.1:9/hook", volume_monitor()))
+    routed = svc.config()
+    again = svc.apply(AlertingConfig.model_validate({"monitors": [volume_monitor("quiet")]}))
+    assert again.config_revision == first.config_revision
+    kept = svc.config()
+    assert kept.route == routed.route and kept.receivers == routed.receivers
+    assert sorted(m["name"] for m in svc.list_monitors()) == ["quiet", "volume"]
+    cleared = svc.apply(config(None, volume_monitor()))  # a routing section replaces it
+    assert cleared.config_revision == first.config_revision + 1
+    assert [r.webhook for r in svc.config().receivers] == [[]]

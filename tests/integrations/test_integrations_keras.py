@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before anything imports keras
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from driftline.errors import InputError  # noqa: E402
 from driftline.integrations.keras import DriftlineCallback, KerasSerializer  # noqa: E402
 from driftline.training import CheckpointManager, Guard, NonFinite, Overfitting, Rule  # noqa: E402
 
+from .conftest import RecordingRun  # noqa: E402
+
 if keras.backend.backend() != "torch":  # pragma: no cover - another backend was set
     pytest.skip("these tests need KERAS_BACKEND=torch", allow_module_level=True)
 
@@ -31,36 +33,6 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class RecordingRun:
-    """Stands in for ``driftline.client.Run``: keeps every log, event and summary."""
-
-    def __init__(self) -> None:
-        self.points: dict[int, dict[str, float]] = {}
-        self.events: list[dict[str, Any]] = []
-        self.summary: dict[str, Any] = {}
-
-    def log(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        assert step is not None
-        self.points.setdefault(step, {}).update(metrics)
-
-    def log_event(
-        self,
-        kind: str,
-        message: str = "",
-        *,
-        step: int | None = None,
-        evidence: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.events.append({"kind": kind, "message": message, "step": step, "evidence": evidence})
-
-    def log_summary(self, summary: Mapping[str, Any] | None = None, **values: Any) -> None:
-        self.summary.update(summary or {})
-        self.summary.update(values)
-
-    def kinds(self) -> list[str]:
-        return [e["kind"] for e in self.events]
 
 
 def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

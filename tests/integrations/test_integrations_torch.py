@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from driftline.training import (  # noqa: E402
     Rule,
 )
 
+from .conftest import RecordingRun  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:
@@ -30,31 +32,6 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class RecordingRun:
-    """Stands in for ``driftline.client.Run``: keeps every ``log`` and ``log_event``."""
-
-    def __init__(self) -> None:
-        self.points: dict[int, dict[str, float]] = {}
-        self.events: list[dict[str, Any]] = []
-
-    def log(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        assert step is not None
-        self.points.setdefault(step, {}).update(metrics)
-
-    def log_event(
-        self,
-        kind: str,
-        message: str = "",
-        *,
-        step: int | None = None,
-        evidence: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.events.append({"kind": kind, "message": message, "step": step, "evidence": evidence})
-
-    def kinds(self) -> list[str]:
-        return [e["kind"] for e in self.events]
 
 
 def _data(n: int, seed: int) -> tuple[Any, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from driftline.integrations.torch import TorchSerializer  # noqa: E402
 from driftline.integrations.transformers import DriftlineCallback  # noqa: E402
 from driftline.training import CheckpointManager, Guard, NonFinite, Overfitting, Rule  # noqa: E402
 
+from .conftest import RecordingRun  # noqa: E402
+
 SEQ = 8
 VOCAB = 100
 
@@ -29,36 +31,6 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class RecordingRun:
-    """Stands in for ``driftline.client.Run``: keeps every log, event and summary."""
-
-    def __init__(self) -> None:
-        self.points: dict[int, dict[str, float]] = {}
-        self.events: list[dict[str, Any]] = []
-        self.summary: dict[str, Any] = {}
-
-    def log(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        assert step is not None
-        self.points.setdefault(step, {}).update(metrics)
-
-    def log_event(
-        self,
-        kind: str,
-        message: str = "",
-        *,
-        step: int | None = None,
-        evidence: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.events.append({"kind": kind, "message": message, "step": step, "evidence": evidence})
-
-    def log_summary(self, summary: Mapping[str, Any] | None = None, **values: Any) -> None:
-        self.summary.update(summary or {})
-        self.summary.update(values)
-
-    def kinds(self) -> list[str]:
-        return [e["kind"] for e in self.events]
 
 
 def _model(num_labels: int) -> Any:

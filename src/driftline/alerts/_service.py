@@ -258,6 +258,9 @@ class AlertService:
     ) -> ApplyResult:
         """Store a config: upsert its monitors, routes, receivers, inhibit rules and silences.
 
+        A config without ``route``, ``receivers`` and ``inhibit_rules`` manages
+        monitors (and silences) only: the stored routing is kept as it is.
+
         Parameters
         ----------
         config : AlertingConfig
@@ -283,14 +286,18 @@ class AlertService:
                     if row["source"] == source and row["name"] not in named:
                         repo.delete_monitor(conn, row["name"])
                         out["deleted"].append(row["name"])
-            revision = repo.put_config(
-                conn,
-                route=None if config.route is None
-                else config.route.model_dump(mode="json", by_alias=True, exclude_none=True),
-                receivers=[r.model_dump(mode="json") for r in config.receivers],
-                inhibit_rules=[r.model_dump(mode="json") for r in config.inhibit_rules],
-                source=source, now=now,
-            )  # fmt: skip
+            stored = repo.get_config(conn)
+            if config.manages_routing() or stored is None:
+                revision = repo.put_config(
+                    conn,
+                    route=None if config.route is None
+                    else config.route.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    receivers=[r.model_dump(mode="json") for r in config.receivers],
+                    inhibit_rules=[r.model_dump(mode="json") for r in config.inhibit_rules],
+                    source=source, now=now,
+                )  # fmt: skip
+            else:  # a document of monitors (and silences) only keeps the stored routing
+                revision = int(stored["revision"])
             new_silences = sum(
                 repo.save_silence(conn, s, source="file" if source == "file" else "api", now=now)
                 for s in config.runtime_silences()

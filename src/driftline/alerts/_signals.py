@@ -40,7 +40,8 @@ import sqlalchemy as sa
 
 from driftline.alerts._expression import compute_expression, parse_expression
 from driftline.alerts._model import Point, Series
-from driftline.errors import InputError, InsufficientDataError, NotFoundError
+from driftline.analysis import estimated_accuracy
+from driftline.errors import InputError, NotFoundError
 from driftline.store import _schema as t
 from driftline.store._query import QueryService
 from driftline.store._window_drift import WINDOW_DRIFT_METHOD
@@ -48,8 +49,6 @@ from driftline.store._windows_query import LATENCY_QUANTILES, WindowSummary
 
 __all__ = [
     "DATASET_DRIFT_COLUMN_THRESHOLD",
-    "ESTIMATE_QUANTILES",
-    "estimated_accuracy",
     "reference_profile",
     "reference_series",
     "series_for",
@@ -207,45 +206,6 @@ def _quality(signal: Any, w: WindowSummary) -> Point | None:
         value = None if raw is None or not math.isfinite(float(raw)) else float(raw)
         return Point(w.start, w.end, value, n=n)
     return Point(w.start, w.end, None, n=n)
-
-
-def estimated_accuracy(profile: Any) -> float | None:
-    """Accuracy expected from calibrated binary scores, without labels (CBPE-style).
-
-    A prediction with calibrated positive-class score ``p`` is right with
-    probability ``max(p, 1 - p)``; the mean over the window's score
-    distribution (:data:`ESTIMATE_QUANTILES` quantiles of its one score
-    column) estimates accuracy (higher is better). ``None`` without exactly one
-    score column with values in [0, 1].
-
-    Example
-    -------
-    >>> from driftline.profile import profile
-    >>> from driftline.schema import Schema
-    >>> data = {"score": [0.95] * 50 + [0.15] * 50, "pred": ["y"] * 50 + ["n"] * 50}
-    >>> schema = Schema.infer(data, prediction="pred", scores=["score"],
-    ...                       kinds={"pred": "categorical"})
-    >>> p = profile(data, schema)
-    >>> round(estimated_accuracy(p), 2)
-    0.9
-    """
-    if profile is None or len(profile.schema.scores) != 1:
-        return None
-    col = profile.columns.get(profile.schema.scores[0].name)
-    if getattr(col, "kind", None) != "numerical" or not getattr(col, "n_finite", 0):
-        return None
-    if col.min < 0.0 or col.max > 1.0:
-        return None
-    try:
-        q = np.asarray(col.quantiles(_RANKS), dtype=np.float64)
-    except InsufficientDataError:
-        return None
-    return float(np.mean(np.maximum(q, 1.0 - q)))
-
-
-ESTIMATE_QUANTILES = 100
-"""Quantiles of the score distribution averaged by :func:`estimated_accuracy`."""
-_RANKS = (np.arange(ESTIMATE_QUANTILES) + 0.5) / ESTIMATE_QUANTILES
 
 
 def _performance(signal: Any, w: WindowSummary) -> Point:

@@ -423,6 +423,14 @@ class AlertingConfig(_Spec):
                 return m
         raise KeyError(name)
 
+    def manages_routing(self) -> bool:
+        """Whether the config sets the routing (a route, receivers or inhibit rules).
+
+        One without any of them manages monitors (and silences) only; applying it
+        keeps the routing already stored.
+        """
+        return self.route is not None or bool(self.receivers) or bool(self.inhibit_rules)
+
     def runtime_silences(self) -> list[Silence]:
         """The config's silences as :class:`Silence` values."""
         return [s.to_silence(i) for i, s in enumerate(self.silences)]

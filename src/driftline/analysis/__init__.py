@@ -22,6 +22,7 @@ from driftline.analysis._conditions import (
     no_new_categories,
 )
 from driftline.analysis._drift import DEFAULT_DRIFT_SHARE, DEFAULT_EXACT_LIMIT
+from driftline.analysis._estimate import ESTIMATE_QUANTILES, estimated_accuracy
 from driftline.analysis._report import REPORT_FORMAT, Report
 from driftline.analysis._results import (
     ColumnDrift,
@@ -35,6 +36,7 @@ from driftline.analysis._results import (
 __all__ = [
     "DEFAULT_DRIFT_SHARE",
     "DEFAULT_EXACT_LIMIT",
+    "ESTIMATE_QUANTILES",
     "REPORT_FORMAT",
     "CheckResult",
     "ColumnDrift",
@@ -48,6 +50,7 @@ __all__ = [
     "SuiteResult",
     "TestSuite",
     "column_not_drifted",
+    "estimated_accuracy",
     "max_drift_share",
     "max_metric_drop",
     "max_missing_rate",

@@ -151,9 +151,8 @@ class AlertingTarget:
                 raise ConfigError(str(exc).replace("<body>:", f"{path}:")) from exc
             return out
         from driftline.alerts._yaml import load_config
-        from driftline.server._alerting import keep_routing
 
-        config, _ = keep_routing(load_config(path, text=text), self.service.config())
+        config = load_config(path, text=text)
         return dict(self.service.apply(config, prune=prune, source="file").to_dict())
 
     def monitors(self, project: str | None = None, model: str | None = None) -> list[Any]:

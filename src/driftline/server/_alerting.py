@@ -1,9 +1,9 @@
-"""The app's alert service, the ingest hook, and how an applied config keeps the routing.
+"""The app's alert service, the ingest hook, and whether an applied config changes the routing.
 
 Example
 -------
 >>> from driftline.alerts._spec import AlertingConfig
->>> keep_routing(AlertingConfig(), AlertingConfig())[1]
+>>> routing_changes(AlertingConfig(), AlertingConfig())
 False
 """
 
@@ -18,7 +18,7 @@ from driftline.errors import ConfigError
 from driftline.server._context import ServerContext
 from driftline.store.payloads import ReferencePayload
 
-__all__ = ["after_ingest", "alert_service", "keep_routing"]
+__all__ = ["after_ingest", "alert_service", "routing_changes"]
 
 _log = logging.getLogger("driftline.server.alerts")
 
@@ -31,31 +31,21 @@ def _routing(config: Any) -> list[Any]:
     ]
 
 
-def keep_routing(config: Any, stored: Any) -> tuple[Any, bool]:
-    """``config`` with the stored routing when it has none, and whether the routing changes.
+def routing_changes(config: Any, stored: Any) -> bool:
+    """Whether applying ``config`` changes the ``stored`` routing (route, receivers, inhibit rules).
 
-    A document without ``route``, ``receivers`` and ``inhibit_rules`` only manages
-    monitors (and silences): the routing tree already stored is kept as it is.
+    A config that manages monitors only (:meth:`AlertingConfig.manages_routing` is
+    false) keeps the stored routing, so it changes nothing there.
 
     Example
     -------
     >>> from driftline.alerts._spec import AlertingConfig
     >>> stored = AlertingConfig.model_validate(
     ...     {"route": {"receiver": "team"}, "receivers": [{"name": "team"}]})
-    >>> merged, changes = keep_routing(AlertingConfig(), stored)
-    >>> merged.route.receiver, changes
-    ('team', False)
+    >>> routing_changes(AlertingConfig(), stored), routing_changes(stored, AlertingConfig())
+    (False, True)
     """
-    if config.route is None and not config.receivers and not config.inhibit_rules:
-        kept = config.model_copy(
-            update={
-                "route": stored.route,
-                "receivers": stored.receivers,
-                "inhibit_rules": stored.inhibit_rules,
-            }
-        )
-        return kept, False
-    return config, _routing(config) != _routing(stored)
+    return bool(config.manages_routing()) and _routing(config) != _routing(stored)
 
 
 def alert_service(

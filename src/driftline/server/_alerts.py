@@ -22,7 +22,7 @@ test-route                                  viewer on the labels' ``project`` (n
 A configuration that does not parse answers 422 ``invalid_config`` whose
 message names the line and column (or the field) at fault. A configuration
 without ``route``, ``receivers`` and ``inhibit_rules`` keeps the routing
-already stored (see :func:`keep_routing`).
+already stored (see :meth:`AlertingConfig.manages_routing`).
 
 Example
 -------
@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from driftline.errors import ConfigError, InputError
-from driftline.server._alerting import keep_routing
+from driftline.server._alerting import routing_changes
 from driftline.server._context import ServerContext, allowed, context, jsonable, require, token_of
 from driftline.server._middleware import error_body
 from driftline.store._tokens import ALL_PROJECTS as TOKEN_ALL_PROJECTS
@@ -258,8 +258,8 @@ async def apply_config(
         if config is None:
             return _invalid_config(problems)
         service = _alerts(request)
-        config, routing_changes = keep_routing(config, service.config())
-        _check_apply_rights(request, config, prune, routing_changes)
+        changes = routing_changes(config, service.config())
+        _check_apply_rights(request, config, prune, changes)
         return jsonable(service.apply(config, prune=prune, source="api"))
 
     return await run_in_threadpool(go)

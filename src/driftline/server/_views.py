@@ -22,17 +22,17 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from driftline.errors import InsufficientDataError
+from driftline.analysis import estimated_accuracy
 from driftline.server._context import allowed, context, require
 from driftline.server._query import MAX_WINDOW_SECONDS
 from driftline.server._views_common import (
     CHART_METRICS,
     DEFAULT_MAX_POINTS,
     ESTIMATE_POINTS,
-    ESTIMATE_QUANTILES,
     HEALTH_DRIFT_WARNING,
     HEAT_DIGITS,
     MAX_POINTS,
+    SCORE_COLUMN,
     STALE_AFTER_SECONDS,
     chart_line,
     evenly_sampled,
@@ -45,7 +45,6 @@ __all__ = [
     "DEFAULT_MAX_POINTS",
     "HEALTH_DRIFT_WARNING",
     "STALE_AFTER_SECONDS",
-    "estimated_accuracy",
     "heat_downsample",
     "model_health",
     "views_router",
@@ -287,35 +286,6 @@ def model_series(
     )
 
 
-def estimated_accuracy(profile: Any, column: str = "score") -> float | None:
-    """Accuracy expected from calibrated binary scores, without labels (CBPE-style).
-
-    With calibrated scores ``p`` of the positive class, a prediction at ``p`` is right with
-    probability ``max(p, 1 - p)``; the mean of that over the window's score distribution (its
-    quantiles) estimates accuracy (higher is better). ``None`` without a ``score`` column
-    in ``[0, 1]``.
-
-    Example
-    -------
-    >>> from driftline.profile import profile
-    >>> round(estimated_accuracy(profile({"score": [0.95] * 50 + [0.15] * 50})), 2)
-    0.9
-    """
-    col: Any = getattr(profile, "columns", {}).get(column) if profile is not None else None
-    if getattr(col, "kind", None) != "numerical" or not getattr(col, "n_finite", 0):
-        return None
-    if col.min < 0.0 or col.max > 1.0:
-        return None
-    try:
-        q = np.asarray(col.quantiles(_RANKS), dtype=np.float64)
-    except InsufficientDataError:
-        return None
-    return float(np.mean(np.maximum(q, 1.0 - q)))
-
-
-_RANKS = (np.arange(ESTIMATE_QUANTILES) + 0.5) / ESTIMATE_QUANTILES
-
-
 class EstimatedSeries(BaseModel):
     """Estimated performance per window, from the score distribution (no labels needed)."""
 
@@ -351,7 +321,7 @@ def estimated_series(
         window_seconds=window_seconds, drift=False,
     )  # fmt: skip
     chosen = evenly_sampled([w for w in windows if w.n_predictions], max_points)
-    values = [estimated_accuracy(w.profile) for w in chosen]
+    values = [estimated_accuracy(w.profile, SCORE_COLUMN) for w in chosen]
     return EstimatedSeries(
         window_seconds=window_seconds,
         n_windows=len(windows),

@@ -19,10 +19,10 @@ __all__ = [
     "CHART_METRICS",
     "DEFAULT_MAX_POINTS",
     "ESTIMATE_POINTS",
-    "ESTIMATE_QUANTILES",
     "HEALTH_DRIFT_WARNING",
     "HEAT_DIGITS",
     "MAX_POINTS",
+    "SCORE_COLUMN",
     "SIGNIFICANT_DIGITS",
     "STALE_AFTER_SECONDS",
     "chart_line",
@@ -40,8 +40,8 @@ HEALTH_DRIFT_WARNING = 0.2
 model's health turns to ``warning``. Monitors decide alerts; this only colours the overview."""
 CHART_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "mae", "rmse", "r2")
 """Realised metrics drawn on the model page (all of them when none of these is present)."""
-ESTIMATE_QUANTILES = 100
-"""Quantiles of the score distribution averaged by :func:`estimated_accuracy`."""
+SCORE_COLUMN = "score"
+"""The score column the estimated-accuracy line of the model page reads."""
 ESTIMATE_POINTS = 80
 """Windows whose profile the estimated-performance line and the feature statistics read at
 most (evenly spaced): each reads one window profile, the costly part of a long range."""

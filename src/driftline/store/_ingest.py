@@ -191,8 +191,8 @@ class IngestService:
             )
             # a run batch's answer says whether a stop was requested (one primary-key read)
             run_id = getattr(payload, "run_id", None) if payload.kind.startswith("run_") else None
+            stop = None if run_id is None else stop_reason_of(conn, run_id)
             if not claimed:
-                stop = None if run_id is None else stop_reason_of(conn, run_id)
                 return IngestAck(
                     batch_id=payload.batch_id, accepted=0, duplicate=True,
                     stop_requested=stop is not None, stop_reason=stop,
@@ -203,7 +203,6 @@ class IngestService:
                 .where(t.ingest_batches.c.batch_id == payload.batch_id)
                 .values(accepted=accepted)
             )
-            stop = None if run_id is None else stop_reason_of(conn, run_id)
         for key, state in committed:  # only now that the transaction has committed
             self._buckets.put(key, state)
         return IngestAck(

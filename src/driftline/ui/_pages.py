@@ -111,6 +111,25 @@ def _versions(request: Request, project: str, model: str) -> list[str]:
     raise NotFoundError(f"model: project {project!r} has no model named {model!r}")
 
 
+async def _model_view(
+    request: Request, project: str, model: str, version: str, range_key: str, window_key: str
+) -> tuple[list[str], str, dict[str, Any], dict[str, Any]]:
+    """What a model's pages share: its versions, the chosen one, the picker and the page data."""
+    require(request, project, "viewer")
+    versions = await run_in_threadpool(_versions, request, project, model)
+    picker = _picker(context(request).clock(), range_key, window_key)
+    chosen = version if version in versions else ""
+    data = {
+        "project": project,
+        "model": model,
+        "version": chosen or None,
+        "start": picker["start"],
+        "end": picker["end"],
+        "window_seconds": picker["window_seconds"],
+    }
+    return versions, chosen, picker, data
+
+
 @pages_router.get("/projects/{project}/models/{model}", response_class=Response)
 async def model_page(
     request: Request,
@@ -123,18 +142,9 @@ async def model_page(
     """Volume, quality, drift heat map, performance, latency and business rates of a model."""
     if (redirect := login_redirect(request)) is not None:
         return redirect
-    require(request, project, "viewer")
-    versions = await run_in_threadpool(_versions, request, project, model)
-    picker = _picker(context(request).clock(), range, window)
-    chosen = version if version in versions else ""
-    data = {
-        "project": project,
-        "model": model,
-        "version": chosen or None,
-        "start": picker["start"],
-        "end": picker["end"],
-        "window_seconds": picker["window_seconds"],
-    }
+    versions, chosen, picker, data = await _model_view(
+        request, project, model, version, range, window
+    )
     return render(
         request,
         "model.html",
@@ -165,19 +175,10 @@ async def feature_page(
     """Reference and window distributions of one feature, its statistics and drift over time."""
     if (redirect := login_redirect(request)) is not None:
         return redirect
-    require(request, project, "viewer")
-    versions = await run_in_threadpool(_versions, request, project, model)
-    picker = _picker(context(request).clock(), range, window)
-    chosen = version if version in versions else ""
-    data = {
-        "project": project,
-        "model": model,
-        "feature": feature,
-        "version": chosen or None,
-        "start": picker["start"],
-        "end": picker["end"],
-        "window_seconds": picker["window_seconds"],
-    }
+    versions, chosen, picker, data = await _model_view(
+        request, project, model, version, range, window
+    )
+    data["feature"] = feature
     return render(
         request,
         "feature.html",
