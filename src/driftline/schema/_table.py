@@ -11,7 +11,7 @@ import numpy as np
 
 from driftline.errors import EmptyDataError, InputError, SchemaError
 
-__all__ = ["Table", "as_table", "string_codes"]
+__all__ = ["Table", "arrow_strings", "as_table", "string_codes"]
 
 #: The source types a Table column can have (``Table.dtypes`` values).
 DTYPES = ("float", "integer", "boolean", "string", "categorical", "datetime", "object")
@@ -297,6 +297,8 @@ def _light_classify(arr: np.ndarray) -> tuple[np.ndarray, str] | None:
 
 def _from_object(arr: np.ndarray) -> tuple[np.ndarray, str]:
     """Classify an object array; normalise missing values to None (or NaN for numbers)."""
+    if string_codes(arr) is not None:  # strings (or None) decoded from arrow: as they are
+        return arr, "string"
     light = None
     if len(arr) <= LIGHT_OBJECT_MAX_ROWS:
         light = _light_classify(arr)
@@ -350,7 +352,7 @@ def _from_pandas(series: Any) -> tuple[np.ndarray, str]:
 
             arr = pa.array(series.array)
             chunked = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
-            return _arrow_strings(chunked), "string"
+            return arrow_strings(chunked), "string"
         return series.to_numpy(dtype=object, na_value=None), "string"
     if isinstance(dtype, pd.BooleanDtype):
         if series.isna().any():
@@ -401,11 +403,11 @@ def _from_arrow(col: Any) -> tuple[np.ndarray, str]:
     if pa.types.is_null(t):
         return np.full(len(col), None, dtype=object), "object"
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return _arrow_strings(col), "string"
+        return arrow_strings(col), "string"
     return _from_object(np.array([*col.to_pylist(), None], dtype=object)[:-1])
 
 
-def _arrow_strings(col: Any) -> np.ndarray:
+def arrow_strings(col: Any) -> np.ndarray:
     """An arrow string column as an object array of ``str`` (``None`` where null).
 
     Each distinct string becomes one Python object, shared by the rows that hold

@@ -87,6 +87,9 @@ def alert_service(
 def after_ingest(ctx: ServerContext, payload: Any) -> None:
     """Tell alerting that ``payload`` was stored: mark the model, wake the scheduler.
 
+    The scheduler is woken only when ``on_ingest`` monitors of the model were
+    flagged (a tick per batch would otherwise contend with ingest for the writer).
+
     A reference sets up the model's default monitors. Never raises: the batch is
     already committed and acknowledged, so a failure here is logged and the
     scheduler's next tick catches up.
@@ -98,10 +101,10 @@ def after_ingest(ctx: ServerContext, payload: Any) -> None:
     try:
         if isinstance(payload, ReferencePayload):
             service.ensure_default_monitors(project, model)
-        service.mark_ingest(project, model)
+        flagged = service.mark_ingest(project, model)
     except Exception:  # the ingest is committed; alerting catches up at the next tick
         _log.exception("alerting: after the ingest of %s/%s", project, model)
         return
     wake = getattr(getattr(ctx, "scheduler", None), "wake", None)
-    if callable(wake):
+    if flagged and callable(wake):  # nothing to judge now: the periodic tick suffices
         wake()

@@ -1,10 +1,12 @@
 """Arrow IPC predictions bodies: validated column by column, converted without per-value Python.
 
 The JSON path validates every value with pydantic; here each column is checked
-once with pyarrow compute and numpy (types, nulls, lengths, finiteness), then
-turned into the lists a :class:`~driftline.store.payloads.PredictionsBatch`
-holds with :meth:`numpy.ndarray.tolist`. Errors name the field as the JSON
-path does (``ids[3]: ...``, ``features.age: ...``).
+once with pyarrow compute and numpy (types, nulls, lengths, finiteness). Ids,
+times, predictions and scores become the lists a
+:class:`~driftline.store.payloads.PredictionsBatch` holds (with
+:meth:`numpy.ndarray.tolist`); features stay columns: numpy arrays to profile,
+and the Arrow table itself, which the store keeps as it came. Errors name the
+field as the JSON path does (``ids[3]: ...``, ``features.age: ...``).
 
 Example
 -------
@@ -16,8 +18,8 @@ Example
 ...     w.write_table(table)
 >>> batch = batch_from_arrow(sink.getvalue().to_pybytes(), project="p", model="m",
 ...                          version="v1", batch_id="b1")
->>> batch.ids, batch.features["age"]
-(['a', 'b'], [30.5, None])
+>>> batch.ids, batch.features["age"].tolist()
+(['a', 'b'], [30.5, nan])
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 
 from driftline.errors import InputError
 from driftline.store import payloads as wire
+from driftline.store._windows import as_column
 
 __all__ = ["RESERVED_COLUMNS", "batch_from_arrow"]
 
@@ -84,6 +87,32 @@ def _plain(column: Any, field: str) -> list[Any]:
     raise InputError(
         f"{field}: expected a column of strings, numbers, booleans or nulls, got Arrow type {typ}"
     )
+
+
+def _feature_array(column: Any, field: str) -> np.ndarray:
+    """A feature column as the array the store profiles (see :func:`driftline.store.as_column`).
+
+    Strings become an object array sharing one ``str`` per distinct value (and
+    remembering their codes for the categorical profile), floats a float64 array
+    with NaN where null, integers and booleans without nulls typed arrays; any
+    other column the array of its Python values.
+    """
+    import pyarrow as pa
+
+    from driftline.schema._table import arrow_strings
+
+    typ = column.type
+    if pa.types.is_dictionary(typ):
+        column = column.cast(typ.value_type)
+        typ = column.type
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return arrow_strings(column)
+    if pa.types.is_floating(typ):
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if (pa.types.is_integer(typ) or pa.types.is_boolean(typ)) and column.null_count == 0:
+        arr: np.ndarray = column.to_numpy(zero_copy_only=False)
+        return arr.astype(np.int64, copy=False) if arr.dtype.kind in "iu" else arr
+    return as_column(_plain(column, field))
 
 
 def _numbers(column: Any, field: str, *, finite: bool) -> list[float]:
@@ -234,7 +263,7 @@ def batch_from_arrow(
         "ids": _ids(col("__id")),
         "timestamps": _timestamps(col("__timestamp")),
         "predictions": _plain(col("__prediction"), "predictions"),
-        "features": {n: _plain(col(n), f"features.{n}") for n in features},
+        "features": {n: _feature_array(col(n), f"features.{n}") for n in features},
     }
     if "__score" in names:
         fields["scores"] = _scores(col("__score"))
@@ -242,7 +271,9 @@ def batch_from_arrow(
         fields["latency_ms"] = _numbers(col("__latency_ms"), "latency_ms", finite=True)
     if "__error" in names:
         fields["errors"] = _errors(col("__error"))
-    return wire.PredictionsBatch.model_construct(
+    batch = wire.PredictionsBatch.model_construct(
         batch_id=head.batch_id, project=head.project, model=head.model, version=head.version,
         **fields,
     )  # fmt: skip
+    batch._feature_table = table.select(features)
+    return batch

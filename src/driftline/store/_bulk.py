@@ -3,7 +3,7 @@
 The ingest target is 100k prediction rows per second with profiles, so the hot
 path avoids per-row SQLAlchemy parameter processing and per-row JSON documents:
 scalars are encoded by a type switch, and the features of a batch are stored
-once, as binary or compressed JSON columns, in ``feature_chunks``.
+once, as one Arrow IPC stream of its columns, in ``feature_chunks``.
 
 Example
 -------
@@ -30,9 +30,11 @@ from driftline.store._sql import dumps
 
 __all__ = [
     "PREDICTION_COLUMNS",
+    "arrow_table",
     "decode_columns",
     "encode_columns",
     "insert_predictions",
+    "is_json_field",
     "json_texts",
     "paused_gc",
 ]
@@ -51,10 +53,9 @@ PREDICTION_COLUMNS = (
 )
 """Columns of ``predictions`` written by :func:`insert_predictions`, in order."""
 
-CHUNK_COMPRESSION = 1
-"""zlib level of the JSON part of a feature chunk (fast; numbers are stored binary)."""
-_CHUNK_MAGIC = b"DLF1"
-_BINARY_KINDS = {"f": "<f8", "i": "<i8", "b": "|b1"}
+_CHUNK_MAGIC = b"DLF2"
+_CHUNK_MAGIC_V1 = b"DLF1"  # binary and zlib JSON columns, written before Arrow chunks
+_JSON_KEY = b"driftline.json"
 
 
 def _json_text(v: Any) -> str | None:
@@ -85,38 +86,81 @@ def json_texts(values: Sequence[Any]) -> list[str | None]:
     return [_json_text(v) for v in values]
 
 
-def encode_columns(columns: Mapping[str, Sequence[Any] | np.ndarray]) -> bytes:
-    """Encode a batch's feature columns compactly and fast.
+def encode_columns(columns: Mapping[str, Sequence[Any] | np.ndarray] | Any) -> bytes:
+    """Encode a batch's feature columns compactly and fast, as an Arrow IPC stream.
 
-    Columns that numpy reads as floats, integers or booleans are stored as
-    little-endian binary arrays; any other column (strings, mixed values,
-    missing values among integers) as compressed JSON. The layout is a magic
-    ``DLF1``, a 4-byte header length, a JSON header, then the column blobs.
+    ``columns`` maps names to lists or numpy arrays, or is a ``pyarrow.Table``
+    (the columns of an Arrow body, stored as they came). Typed arrays go in
+    without a copy; lists and object arrays are typed by pyarrow (``None`` is
+    null); a column pyarrow cannot type (mixed strings and numbers, nested
+    values) is kept as the JSON text of each value. The layout is a magic
+    ``DLF2`` followed by the stream; :func:`decode_columns` also reads the
+    ``DLF1`` chunks of earlier releases.
     """
-    header: list[dict[str, Any]] = []
-    blobs: list[bytes] = []
-    for name, values in columns.items():
-        arr = np.asarray(values) if len(values) else np.asarray([], dtype=np.float64)
-        kind = _BINARY_KINDS.get(arr.dtype.kind)
-        if kind is not None and arr.ndim == 1:
-            blob = arr.astype(kind, copy=False).tobytes()
-        else:
-            kind = "json"
-            blob = zlib.compress((dumps(list(values)) or "[]").encode("utf-8"), CHUNK_COMPRESSION)
-        header.append({"name": name, "kind": kind, "size": len(blob)})
-        blobs.append(blob)
-    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    return b"".join([_CHUNK_MAGIC, len(head).to_bytes(4, "little"), head, *blobs])
+    import pyarrow as pa
+
+    if isinstance(columns, pa.Table):
+        table = columns
+    else:
+        arrays: list[Any] = []
+        fields: list[Any] = []
+        for name, values in columns.items():
+            arr, as_json = _arrow_column(values)
+            arrays.append(arr)
+            meta = {_JSON_KEY: b"1"} if as_json else None
+            fields.append(pa.field(name, arr.type, metadata=meta))
+        table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return _CHUNK_MAGIC + sink.getvalue().to_pybytes()
+
+
+def _arrow_column(values: Sequence[Any] | np.ndarray) -> tuple[Any, bool]:
+    """An Arrow array of ``values``, and whether it holds JSON texts (mixed values)."""
+    import pyarrow as pa
+
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "fiub":
+        return pa.array(values), False
+    # one Python type (and None) only: pyarrow would make 1.0 of an int among floats
+    if len(set(map(type, values)) - {type(None)}) <= 1:
+        try:
+            return pa.array(values if isinstance(values, np.ndarray) else list(values)), False
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+            pass
+    return pa.array([_json_text(v) for v in values], type=pa.string()), True
+
+
+def arrow_table(data: bytes) -> Any:
+    """The ``pyarrow.Table`` of a ``DLF2`` chunk (columns of JSON texts as stored)."""
+    import pyarrow as pa
+
+    if bytes(data[:4]) != _CHUNK_MAGIC:
+        raise ValueError("chunk: expected bytes starting with b'DLF2'")
+    return pa.ipc.open_stream(pa.py_buffer(data)[4:]).read_all()
+
+
+def is_json_field(field: Any) -> bool:
+    """Whether a column of :func:`arrow_table` holds JSON texts (values of mixed types)."""
+    return bool(field.metadata and field.metadata.get(_JSON_KEY))
 
 
 def decode_columns(data: bytes) -> dict[str, list[Any]]:
-    """Inverse of :func:`encode_columns`."""
+    """Inverse of :func:`encode_columns` (also for ``DLF1`` chunks of earlier releases)."""
     data = bytes(data)
-    if data[:4] != _CHUNK_MAGIC:
-        raise ValueError("feature chunk: expected bytes starting with b'DLF1'")
+    out: dict[str, list[Any]] = {}
+    if data[:4] == _CHUNK_MAGIC:
+        table = arrow_table(data)
+        for field, column in zip(table.schema, table.columns, strict=True):
+            values = column.to_pylist()
+            if is_json_field(field):
+                values = [None if v is None else json.loads(v) for v in values]
+            out[field.name] = values
+        return out
+    if data[:4] != _CHUNK_MAGIC_V1:
+        raise ValueError("feature chunk: expected bytes starting with b'DLF2' or b'DLF1'")
     size = int.from_bytes(data[4:8], "little")
     header = json.loads(data[8 : 8 + size].decode("utf-8"))
-    out: dict[str, list[Any]] = {}
     pos = 8 + size
     for col in header:
         blob = data[pos : pos + col["size"]]

@@ -312,7 +312,10 @@ class IngestService:
                     first_time=float(ts.min()),
                     last_time=float(ts.max()),
                     n_rows=n,
-                    columns=encode_columns(arrays),
+                    # an Arrow body's columns as they came, else the converted arrays
+                    columns=encode_columns(
+                        batch._feature_table if batch._feature_table is not None else arrays
+                    ),
                 )
                 .returning(fc.c.id)
             ).scalar_one()

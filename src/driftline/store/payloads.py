@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 __all__ = [
     "MAX_EVENTS_PER_BATCH",
@@ -143,6 +143,13 @@ class PredictionsBatch(_Payload):
     errors: list[Annotated[str, Field(max_length=MAX_TEXT_LENGTH)] | None] | None = Field(
         default=None, max_length=MAX_ROWS_PER_BATCH
     )
+    _feature_table: Any = PrivateAttr(default=None)
+    """The Arrow table of the features when the batch was decoded from Arrow columns.
+
+    A columnar decoder (the server's Arrow IPC endpoint) sets it; its ``features``
+    then hold numpy arrays, and the store keeps the features exactly as they came
+    (see :func:`driftline.store._bulk.encode_columns`). Not part of the payload.
+    """
 
     @property
     def n_rows(self) -> int:
