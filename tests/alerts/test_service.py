@@ -317,10 +317,11 @@ def test_on_ingest_monitors_run_after_ingest(store: Store, rng: np.random.Genera
     clock.t += 10
     assert svc.evaluate_due().outcomes == ()  # nothing due
     assert svc.mark_ingest("shop", "ranker") == 1  # only the on_ingest monitor
+    assert svc.mark_ingest("shop", "ranker") == 1  # still waiting: the scheduler is woken again
     run = svc.evaluate_due()
     assert [(o.monitor, o.status) for o in run.outcomes] == [("live", "evaluated")]
     assert svc.get_monitor("live")["dirty"] is False
-    assert svc.mark_ingest("shop", "other") == 0
+    assert svc.mark_ingest("shop", "other") == 0  # no on_ingest monitor: nothing to wake for
 
 
 def test_catch_up_judges_the_latest_window_and_clock_jumps_change_nothing(

@@ -94,7 +94,7 @@ def _stored_ids(store: Any) -> list[str]:
     from driftline.store import _schema as t
 
     with store.read() as conn:
-        return [str(r) for r in conn.execute(sa.select(t.predictions.c.prediction_id)).scalars()]
+        return [str(r) for r in conn.execute(sa.select(t.prediction_ids.c.prediction_id)).scalars()]
 
 
 @pytest.mark.usefixtures("frozen_heap")

@@ -247,7 +247,7 @@ def _stored(url: str) -> tuple[dict[str, int], dict[str, int]]:
     engine = sa.create_engine(normalise_url(url), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            p, b = t.predictions, t.ingest_batches
+            p, b = t.prediction_ids, t.ingest_batches
             rows = conn.execute(
                 sa.select(p.c.prediction_id, sa.func.count()).group_by(p.c.prediction_id)
             )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import driftline.store
-from driftline.store._bulk import decode_columns, encode_columns, json_texts
+from driftline.store._bulk import decode_columns, encode_columns
 
 
 def test_all_is_sorted_and_importable() -> None:
@@ -80,9 +80,3 @@ def test_feature_chunks_of_earlier_releases_still_decode() -> None:
     assert decode_columns(data) == {"x": [1.5, 2.0], "c": ["a", None]}
     with pytest.raises(ValueError, match="DLF2"):
         decode_columns(b"XXXX")
-
-
-def test_json_texts() -> None:
-    assert json_texts([0, -1.5, math.nan, math.inf, False, None, "é", {"a": [1]}]) == [
-        "0", "-1.5", None, None, "false", None, '"\\u00e9"', '{"a":[1]}',
-    ]  # fmt: skip

@@ -40,7 +40,7 @@ def test_an_acknowledged_batch_survives_a_killed_process(tmp_path: Path) -> None
     assert ack == {"batch_id": "durable-1", "accepted": n, "duplicate": False}
     with Store.open(url) as store:
         with store.read() as conn:
-            count = conn.execute(sa.select(sa.func.count()).select_from(t.predictions)).scalar()
+            count = conn.execute(sa.select(sa.func.count()).select_from(t.prediction_ids)).scalar()
         assert count == n
         [w] = QueryService(store).window_series("p", "m")
         assert w.n_predictions == n

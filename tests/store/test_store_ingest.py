@@ -56,7 +56,7 @@ def test_same_batch_twice_is_stored_once(store: Store, rng: np.random.Generator)
     again = svc.ingest(batch)
     assert (first.accepted, first.duplicate) == (50, False)
     assert (again.accepted, again.duplicate) == (0, True)
-    assert count(store, t.predictions) == 50
+    assert count(store, t.prediction_ids) == 50
     [w] = QueryService(store).window_series("shop", "ranker")
     assert w.n_predictions == 50
     # a second service (another process) sees the same batch id as a duplicate too
@@ -89,7 +89,7 @@ def test_concurrent_duplicates_are_stored_once(store_url: str, rng: np.random.Ge
     fresh = [a for a in acks if not a.duplicate]
     assert sorted(a.batch_id for a in fresh) == sorted(b.batch_id for b in batches)
     with Store.open(store_url) as store:
-        assert count(store, t.predictions) == 600
+        assert count(store, t.prediction_ids) == 600
         assert count(store, t.ingest_batches) == 3
         [w] = QueryService(store).window_series("shop", "ranker")
         assert w.n_predictions == 600
@@ -116,7 +116,7 @@ def test_batch_is_one_transaction(store: Store, rng: np.random.Generator) -> Non
 def test_database_failure_is_a_store_error(tmp_path: Any, rng: np.random.Generator) -> None:
     store = Store.open(f"sqlite:///{tmp_path}/x.db")
     with store.begin() as conn:
-        conn.execute(sa.text("DROP TABLE predictions"))
+        conn.execute(sa.text("DROP TABLE prediction_ids"))
     with pytest.raises(StoreError, match="database write failed") as info:
         IngestService(store).ingest(predictions(rng, 3))
     assert isinstance(info.value.__cause__, sa.exc.SQLAlchemyError)
@@ -178,6 +178,6 @@ def test_duplicates_from_several_processes(
     duplicates = [json.loads(out) for out, _ in outs]
     assert sum(not d for flags in duplicates for d in flags) == 2  # each batch stored once
     with Store.open(store_url) as store:
-        assert count(store, t.predictions) == 600
+        assert count(store, t.prediction_ids) == 600
         [w] = QueryService(store).window_series("shop", "ranker")
         assert w.n_predictions == 600

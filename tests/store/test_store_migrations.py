@@ -65,3 +65,83 @@ def test_postgres_urls_use_psycopg3() -> None:
 def test_bad_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="url: expected a database URL"):
         Store.open("not a url")
+
+
+def test_rows_of_0005_move_into_prediction_chunks(empty_database_url: str) -> None:
+    """Raw prediction rows stored before 0006 read the same after it, and labels still join."""
+    import json
+    import zlib
+
+    import numpy as np
+
+    from driftline.store import IngestService, QueryService
+    from driftline.store._migrate import upgrade
+    from driftline.store.payloads import LabelsBatch
+
+    engine = sa.create_engine(normalise_url(empty_database_url))
+    upgrade(engine, "0005")
+    # a DLF1 feature chunk, as releases before 0006 wrote them
+    blobs = [np.array([1.5, 2.5]).astype("<f8").tobytes(), zlib.compress(b'["a",null]')]
+    header = json.dumps([
+        {"name": "x", "kind": "<f8", "size": len(blobs[0])},
+        {"name": "c", "kind": "json", "size": len(blobs[1])},
+    ]).encode()  # fmt: skip
+    chunk = b"DLF1" + len(header).to_bytes(4, "little") + header + b"".join(blobs)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO models (id, project_id, name, created_at) VALUES (1, 1, 'm', 0)"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO model_versions (id, model_id, name, created_at) VALUES (1, 1, 'v1', 0)"
+        ))  # fmt: skip
+        conn.execute(
+            sa.text(
+                "INSERT INTO feature_chunks (id, model_version_id, first_time, last_time, "
+                "n_rows, columns) VALUES (7, 1, 10, 20, 2, :c)"
+            ),
+            {"c": chunk},
+        )
+        rows = [
+            ("a", 10.0, "1", "0.9", 3.5, None, 7, 0),
+            ("b", 20.0, "0", "0.2", None, "timeout", 7, 1),
+            ("c", 30.0, '"x"', None, None, None, None, None),
+        ]
+        for pid, tm, out, score, lat, err, fc, fr in rows:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO predictions (model_id, model_version_id, prediction_id, time, "
+                    "output, score, latency_ms, error, feature_chunk_id, feature_row) "
+                    "VALUES (1, 1, :pid, :tm, :out, :score, :lat, :err, :fc, :fr)"
+                ),
+                {"pid": pid, "tm": tm, "out": out, "score": score, "lat": lat, "err": err,
+                 "fc": fc, "fr": fr},
+            )  # fmt: skip
+    engine.dispose()
+
+    store = Store.open(empty_database_url)  # migrates to head
+    try:
+        assert "predictions" not in sa.inspect(store.engine).get_table_names()
+        query = QueryService(store)
+        a = query.get_prediction("p", "m", "a")
+        assert (a["version"], a["timestamp"], a["prediction"], a["score"]) == ("v1", 10.0, 1, 0.9)
+        assert (a["latency_ms"], a["features"]) == (3.5, {"x": 1.5, "c": "a"})
+        b = query.get_prediction("p", "m", "b")
+        assert (b["error"], b["features"]) == ("timeout", {"x": 2.5, "c": None})
+        c = query.get_prediction("p", "m", "c")
+        assert (c["prediction"], c["score"], c["features"]) == ("x", None, None)
+        labels = LabelsBatch(
+            batch_id="l1",
+            project="p",
+            model="m",
+            ids=["a", "b"],
+            labels=[1, 1],
+            timestamps=[50, 60],
+        )
+        assert IngestService(store).ingest(labels).accepted == 2
+        assert query.get_prediction("p", "m", "b")["label"] == 1
+        assert sum(w.n_labels for w in query.window_series("p", "m")) == 2
+    finally:
+        store.close()

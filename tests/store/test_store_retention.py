@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from driftline.errors import InputError, NotFoundError
 from driftline.store import IngestService, QueryService, RetentionPolicy, Store
 from driftline.store import _schema as t
+from driftline.store._bulk import decode_columns
 from driftline.store.payloads import LabelsBatch, PredictionsBatch
 
 DAY = 86_400.0
@@ -23,8 +24,16 @@ def batch(ts: list[float], ids: list[str] | None = None) -> PredictionsBatch:
 
 
 def raw_times(store: Store) -> list[float]:
+    """The times of the stored rows, read from the chunks (deleted rows are blanked)."""
     with store.read() as conn:
-        return sorted(conn.execute(sa.select(t.predictions.c.time)).scalars())
+        chunks = conn.execute(sa.select(t.prediction_chunks.c.data)).scalars().all()
+        n_ids = conn.execute(sa.select(sa.func.count()).select_from(t.prediction_ids)).scalar()
+    times = []
+    for data in chunks:
+        cols = decode_columns(data)
+        times.extend(tm for tm, pid in zip(cols["time"], cols["id"], strict=True) if pid)
+    assert n_ids == len(times)  # the id index holds the rows kept, no more
+    return sorted(times)
 
 
 def test_row_bound_keeps_the_newest_rows(store: Store) -> None:

@@ -12,7 +12,6 @@ import pytest
 from driftline.errors import InputError, StoreError
 from driftline.profile import DatasetProfile, profile
 from driftline.schema import ColumnSpec, Schema
-from driftline.store._bulk import _json_text, json_texts
 from driftline.store._drift_series import DriftSeries, _assemble
 from driftline.store._window_drift import STATUSES, BucketDrift, drift_row, profile_drift
 from driftline.store._windows import as_column, encode_profile
@@ -128,22 +127,6 @@ def test_assemble_aligns_windows_with_different_columns() -> None:
     assert out["reasons"] == [{"start": 0.0, "column": "c", "reason": "no non-missing values"}]
     empty = _assemble(3600, "jensen_shannon", [])
     assert isinstance(empty, DriftSeries) and empty.starts.size == 0
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        [0.1, 2.5, 1e300, -0.0, 3.0],
-        [1, 2, -3],
-        [0.5, math.nan, 1.0],
-        [True, False],
-        [1, 2.5, None],
-        ["a", [0.1, 0.9], {"k": 1}],
-        [],
-    ],
-)
-def test_json_texts_fast_paths_match_the_general_encoder(values: list[Any]) -> None:
-    assert json_texts(values) == [_json_text(v) for v in values]
 
 
 def test_batch_arrays_profile_like_the_lists() -> None:

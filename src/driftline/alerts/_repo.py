@@ -51,6 +51,7 @@ __all__ = [
     "alert_from_row",
     "alerts_by_fingerprint",
     "claim_notifications",
+    "count_dirty",
     "delete_group",
     "delete_monitor",
     "due_groups",
@@ -162,6 +163,13 @@ def mark_dirty(conn: sa.Connection, project: str, model: str) -> int:
     where = [m.c.project == project, m.c.model == model, m.c.on_ingest.is_(True)]
     where.append(m.c.dirty.is_(False))
     return int(conn.execute(m.update().where(*where).values(dirty=True)).rowcount)
+
+
+def count_dirty(conn: sa.Connection, project: str, model: str) -> int:
+    """How many ``on_ingest`` monitors of a model are flagged for the next pass."""
+    m = t.monitors
+    where = [m.c.project == project, m.c.model == model, m.c.on_ingest.is_(True), m.c.dirty]
+    return int(conn.execute(sa.select(sa.func.count()).select_from(m).where(*where)).scalar_one())
 
 
 def set_monitor_schedule(

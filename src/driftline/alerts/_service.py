@@ -243,13 +243,15 @@ class AlertService:
             return repo.monitor_results(conn, row["id"], start, end)
 
     def mark_ingest(self, project: str, model: str) -> int:
-        """Flag the ``on_ingest`` monitors of a model for the next pass; returns how many.
+        """Flag the ``on_ingest`` monitors of a model for the next pass.
 
-        Cheap (one UPDATE that touches only clean on_ingest monitors), so the
-        server calls it after every ingest.
+        Returns how many of them wait for a pass now (flagged by this call or
+        before it): 0 means there is nothing to wake the scheduler for. Cheap
+        (one UPDATE that touches only clean on_ingest monitors, and a count
+        when it touched none), so the server calls it after every ingest.
         """
         with self.store.begin() as conn:
-            return repo.mark_dirty(conn, project, model)
+            return repo.mark_dirty(conn, project, model) or repo.count_dirty(conn, project, model)
 
     # -- config --------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any
 
 import datasketches as ds
@@ -177,6 +178,19 @@ def _sort_key(item: tuple[Label, int]) -> tuple[int, str, str]:
     return (-item[1], type(item[0]).__name__, str(item[0]))
 
 
+def _sorted_counts(counts: Mapping[Label, int]) -> dict[Label, int]:
+    """``counts`` ordered by :func:`_sort_key`: most frequent first, ties by type then text.
+
+    When every label is a plain ``str`` the key reduces to ``(-count, label)``:
+    two C-level sorts (by label, then stably by count) replace one key call per label.
+    """
+    if set(map(type, counts)) <= {str}:
+        items = sorted(counts.items(), key=itemgetter(0))
+        items.sort(key=itemgetter(1), reverse=True)  # stable: ties keep the label order
+        return dict(items)
+    return dict(sorted(counts.items(), key=_sort_key))
+
+
 def _tie_hash(labels: np.ndarray) -> np.ndarray:
     """A fixed, order-free hash of each label, to break count ties at the cap."""
     import pandas as pd
@@ -193,15 +207,14 @@ def _select_top(labels: np.ndarray, counts: np.ndarray, top_k: int) -> tuple[dic
     not depend on the order of the rows or of the merges.
     """
     if labels.size <= top_k:
-        idx = np.arange(labels.size)
-    else:
-        kth = np.partition(counts, labels.size - top_k)[labels.size - top_k]
-        sure = np.flatnonzero(counts > kth)
-        ties = np.flatnonzero(counts == kth)
-        need = top_k - sure.size
-        picked = ties[np.argsort(_tie_hash(labels[ties]), kind="stable")[:need]]
-        idx = np.concatenate([sure, picked])
-    kept = {labels[i]: int(counts[i]) for i in idx.tolist()}
+        return dict(zip(labels.tolist(), counts.tolist(), strict=True)), 0
+    kth = np.partition(counts, labels.size - top_k)[labels.size - top_k]
+    sure = np.flatnonzero(counts > kth)
+    ties = np.flatnonzero(counts == kth)
+    need = top_k - sure.size
+    picked = ties[np.argsort(_tie_hash(labels[ties]), kind="stable")[:need]]
+    idx = np.concatenate([sure, picked])
+    kept = dict(zip(labels[idx].tolist(), counts[idx].tolist(), strict=True))
     return kept, int(counts.sum()) - sum(kept.values())
 
 
@@ -256,7 +269,7 @@ class CategoricalProfile:
         self.n = int(n)
         self.n_missing = int(n_missing)
         self.n_type_mismatch = int(n_type_mismatch)
-        self._counts = dict(sorted(counts.items(), key=_sort_key))
+        self._counts = _sorted_counts(counts)
         self.other_count = int(other_count)
         self.top_k = int(top_k)
         self._hll = hll

@@ -32,12 +32,12 @@ class ProfileConfig:
         sketch (4..21); relative standard error about 1.04 / sqrt(2**lg_k)
         (1.6 % at 12).
     dedup_sample : int, default 10000
-        Rows sampled to decide how to feed the distinct-count sketch of a
-        numerical column: when more than ``dedup_ratio`` of the sample is
-        distinct, every value is fed as is (HLL ignores repeats), otherwise the
-        unique values are fed. The result is the same; only the speed differs.
+        No longer used (still validated, so that existing settings keep
+        working): a numerical column is sorted once for all its order
+        statistics, and its unique values, found from the sorted values at no
+        extra cost, are always what feeds the distinct-count sketch.
     dedup_ratio : float, default 0.5
-        See ``dedup_sample``.
+        No longer used; see ``dedup_sample``.
 
     Examples
     --------

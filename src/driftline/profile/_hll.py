@@ -29,6 +29,7 @@ For a 10k-row column that is 0.2 ms instead of 0.7 ms.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections import deque
 
@@ -47,24 +48,28 @@ _HLL8_MODE = 0x0A  # target HLL_8 (2 << 2) | current mode HLL (2)
 _OUT_OF_ORDER = 16
 UNORDERED_MIN_VALUES = 1024
 """Values left after promotion to HLL mode from which :func:`hll_of_floats` sets registers in numpy."""
+_INVERSE_POWERS = np.ldexp(1.0, -np.arange(64))  # 2**-v for each register value v
 _C1 = np.uint64(0x87C37B91114253D5)
 _C2 = np.uint64(0x4CF5AD432745937F)
 _F1 = np.uint64(0xFF51AFD7ED558CCD)
 _F2 = np.uint64(0xC4CEB9FE1A85EC53)
 
 
-def _bit_length(h: np.ndarray) -> np.ndarray:
-    """Exact bit length of each uint64 (0 for 0)."""
-    high = (h >> np.uint64(11)).astype(np.float64)  # at most 53 bits: exact in a double
-    exponent = (high.view(np.uint64) >> np.uint64(52)).astype(np.int64) - 1023
-    out = exponent + 12
-    small = high == 0
-    if small.any():
-        low = h[small].astype(np.float64)  # below 2**11: exact
-        out[small] = np.where(
+def _coupon_values(h2: np.ndarray) -> np.ndarray:
+    """The coupon value of each hash: leading zeros of ``h2``, capped at 62, plus 1."""
+    # The top 53 bits convert to a double exactly; a double in [2**(L-1), 2**L) has
+    # the biased exponent 1022 + L, so 64 - (L + 11) leading zeros, + 1, is 1076 - it.
+    high = (h2 >> np.uint64(11)).astype(np.float64)
+    biased = (high.view(np.uint64) >> np.uint64(52)).astype(np.uint32)
+    value = np.uint32(1076) - biased
+    small = biased == 0
+    if small.any():  # below 2**11 (about one hash in 2048): exact as a double too
+        low = h2[small].astype(np.float64)
+        length = np.where(
             low == 0, 0, (low.view(np.uint64) >> np.uint64(52)).astype(np.int64) - 1022
         )
-    return out
+        value[small] = np.minimum(64 - length, 62) + 1
+    return value
 
 
 def hll_coupons(values: np.ndarray, lg_k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +97,7 @@ def hll_coupons(values: np.ndarray, lg_k: int) -> tuple[np.ndarray, np.ndarray]:
         h1 += h2
         h2 += h1
     slot = (h1 & np.uint64((1 << lg_k) - 1)).astype(np.uint32)
-    value = np.minimum(64 - _bit_length(h2), 62).astype(np.uint32) + 1
-    return slot, value
+    return slot, _coupon_values(h2)
 
 
 def _running_maxima(slot: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -159,7 +163,10 @@ def hll_of_floats(values: np.ndarray, lg_k: int) -> ds.hll_sketch:
     registers are those that feeding every value gives, and its estimate is
     the composite one (relative standard error about ``1.04 / sqrt(2**lg_k)``)
     instead of the order-dependent HIP estimate. Otherwise the rest is fed
-    one by one too.
+    one by one too. When the distinct coupons of the first values alone show
+    that feeding them would reach HLL mode, nothing is fed: the registers of
+    every value are set in the image of a library-made HLL-mode sketch, which
+    gives the same bytes.
 
     Examples
     --------
@@ -176,8 +183,20 @@ def hll_of_floats(values: np.ndarray, lg_k: int) -> ds.hll_sketch:
     True
     """
     values = np.asarray(values, dtype=np.float64) + 0.0  # -0.0 -> 0.0, as the library does
-    sketch = ds.hll_sketch(lg_k, ds.HLL_8)
     chunk = max(64, 1 << max(lg_k - 3, 0))  # about the set size at which HLL mode starts
+    if values.size >= chunk + UNORDERED_MIN_VALUES:
+        slot, value = hll_coupons(values, lg_k)
+        # In its list/set modes the library keeps distinct coupons (a 26-bit address
+        # and a value) and goes to HLL mode on the (3/4 chunk + 1)-th (the 8th, 25th or
+        # 49th below lg_k 9): when the first chunk has more distinct (slot, value)
+        # pairs than that, feeding it would end in HLL mode, so the registers of
+        # every value go straight into the image of such a sketch.
+        head = (slot[:chunk] << np.uint32(6)) | value[:chunk]
+        if np.unique(head).size > 3 * chunk // 4:
+            registers = np.zeros(1 << lg_k, dtype=np.uint8)
+            np.maximum.at(registers, slot, value.astype(np.uint8))
+            return _out_of_order_sketch(bytearray(_hll_mode_image(lg_k)), registers)
+    sketch = ds.hll_sketch(lg_k, ds.HLL_8)
     _feed(sketch, values[:chunk])  # a new sketch is never in HLL mode: no check first
     start = chunk
     while start < values.size and not _in_hll_mode(sketch):
@@ -195,11 +214,32 @@ def hll_of_floats(values: np.ndarray, lg_k: int) -> ds.hll_sketch:
     registers = np.frombuffer(image, dtype=np.uint8, count=k, offset=_HLL8_HEADER).copy()
     slot, value = hll_coupons(rest, lg_k)
     np.maximum.at(registers, slot, value.astype(np.uint8))
-    inverse = np.ldexp(1.0, -registers.astype(np.int64))
-    low = registers < 32
+    return _out_of_order_sketch(image, registers)
+
+
+@functools.cache
+def _hll_mode_image(lg_k: int) -> bytes:
+    """The updatable image of a library-made HLL_8 sketch in HLL mode (for its header)."""
+    sketch = ds.hll_sketch(lg_k, ds.HLL_8)
+    start = 0
+    while not _in_hll_mode(sketch):
+        _feed(sketch, np.arange(start, start + 64, dtype=np.float64))
+        start += 64
+    image = sketch.serialize_updatable()
+    if image[7] != _HLL8_MODE or len(image) != _HLL8_HEADER + (1 << lg_k):  # pragma: no cover
+        raise RuntimeError(f"lg_k={lg_k}: unexpected HLL_8 image layout")
+    return image
+
+
+def _out_of_order_sketch(image: bytearray, registers: np.ndarray) -> ds.hll_sketch:
+    """The sketch of HLL_8 ``image`` with ``registers``, marked out of order (as a union result)."""
+    # kxq0/kxq1: the sums of 2**-register over registers below / from 32. Each is a
+    # sum of at most 2**21 powers of two spanning 32 binades: exact in a double, so
+    # summing per register value gives the very bits of a per-register sum.
+    per_value = np.bincount(registers, minlength=64) * _INVERSE_POWERS
     image[5] |= _OUT_OF_ORDER
-    image[16:24] = struct.pack("<d", float(inverse[low].sum()))  # kxq0
-    image[24:32] = struct.pack("<d", float(inverse[~low].sum()))  # kxq1
+    image[16:24] = struct.pack("<d", float(per_value[:32].sum()))  # kxq0
+    image[24:32] = struct.pack("<d", float(per_value[32:].sum()))  # kxq1
     image[32:36] = int(np.count_nonzero(registers == 0)).to_bytes(4, "little")
     image[_HLL8_HEADER:] = registers.tobytes()
     return ds.hll_sketch.deserialize(bytes(image))

@@ -34,31 +34,21 @@ def hll_union(a: ds.hll_sketch, b: ds.hll_sketch) -> ds.hll_sketch:
     return union.get_result()
 
 
-DEDUP_PRECHECK = 1024
-"""Rows of a numerical column checked first for repeats before the full ``dedup_sample``."""
+def _hll_of(ordered: np.ndarray, cfg: ProfileConfig) -> ds.hll_sketch:
+    """The distinct-count sketch of finite float64 values given in ascending order.
 
-
-def _hll_of(finite: np.ndarray, cfg: ProfileConfig) -> ds.hll_sketch:
-    """The distinct-count sketch of finite float64 values.
-
-    HLL ignores repeated values, so when a sample of ``cfg.dedup_sample`` rows
-    shows at most ``cfg.dedup_ratio`` distinct values the unique values are fed
-    instead (the sample is only checked when its first :data:`DEDUP_PRECHECK`
-    rows already are that repetitive). The sketch is built by
-    :func:`~driftline.profile._hll.hll_of_floats`: exact feeding while it is
-    small, registers set in numpy once it is in HLL mode (then its estimate is
-    the composite one, as after any merge).
+    HLL ignores repeated values, so only the unique values are fed: in sorted
+    values they are those that differ from their predecessor (one cheap pass).
+    The sketch is built by :func:`~driftline.profile._hll.hll_of_floats`:
+    exact feeding while it is small, registers set in numpy once it is in HLL
+    mode (then its estimate is the composite one, as after any merge).
     """
-    if finite.size == 0:
+    if ordered.size == 0:
         return ds.hll_sketch(cfg.hll_lg_k)
-    # A short prefix first: when it is mostly distinct (the usual continuous
-    # column) the full sample's sort is skipped; it cost as much as the sketch.
-    head = finite[: min(cfg.dedup_sample, DEDUP_PRECHECK)]
-    if np.unique(head).size <= cfg.dedup_ratio * head.size:
-        sample = finite[: cfg.dedup_sample]
-        if sample.size == head.size or np.unique(sample).size <= cfg.dedup_ratio * sample.size:
-            finite = np.unique(finite + 0.0)
-    return hll_of_floats(finite, cfg.hll_lg_k)
+    first = np.empty(ordered.size, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])  # -0.0 == 0.0: one of them is kept
+    return hll_of_floats(ordered[first], cfg.hll_lg_k)
 
 
 def to_float_values(values: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -202,18 +192,26 @@ class NumericalProfile:
             n_neg_inf = int(np.count_nonzero(arr == -np.inf))
         del finite_mask
         kll = ds.kll_doubles_sketch(cfg.kll_k)
-        hll = _hll_of(finite, cfg) if distinct else ds.hll_sketch(cfg.hll_lg_k)
+        # One sort serves every order statistic: the KLL sketch takes sorted
+        # values about 3x faster (its guarantees hold for any input order),
+        # unique values for the HLL sketch, min/max, zeros and the histogram
+        # are then binary searches or neighbour comparisons. Sums stay in row
+        # order, so that they round exactly as before.
+        ordered = np.sort(finite)
+        hll = _hll_of(ordered, cfg) if distinct else ds.hll_sketch(cfg.hll_lg_k)
+        n_zero = 0
         if finite.size:
-            # the binding takes only writable, contiguous float64 arrays
-            ok = finite.flags.writeable and finite.flags.c_contiguous
-            kll.update(finite if ok else np.array(finite, dtype=np.float64))
+            kll.update(ordered)  # a new array: writable and contiguous, as the binding needs
             total = float(finite.sum())
             mean = total / finite.size
             centred = finite - mean
             np.square(centred, out=centred)  # not np.dot: BLAS threads would spin
             m2 = float(centred.sum())
             del centred
-            lo, hi = float(finite.min()), float(finite.max())
+            lo, hi = float(ordered[0]), float(ordered[-1])
+            if lo == 0.0 or hi == 0.0:  # the sort may swap -0.0 and 0.0: keep numpy's choice
+                lo, hi = float(finite.min()), float(finite.max())
+            n_zero = int(ordered.searchsorted(0.0, "right") - ordered.searchsorted(0.0, "left"))
             if edges is None:
                 edges = quantile_edges(finite, n_bins=cfg.n_bins)
         else:
@@ -222,7 +220,9 @@ class NumericalProfile:
         if edges is not None:
             edges = np.asarray(edges, dtype=np.float64)
             counts = (
-                bin_counts(finite, edges) if finite.size else np.zeros(edges.size - 1, np.int64)
+                bin_counts(ordered, edges, assume_sorted=True)
+                if finite.size
+                else np.zeros(edges.size - 1, np.int64)
             )
         return cls(
             n=arr.size,
@@ -230,7 +230,7 @@ class NumericalProfile:
             n_pos_inf=n_pos_inf,
             n_neg_inf=n_neg_inf,
             n_type_mismatch=n_mismatch + n_type_mismatch,
-            n_zero=int(np.count_nonzero(finite == 0.0)),
+            n_zero=n_zero,
             min=lo,
             max=hi,
             sum=total,

@@ -1,14 +1,11 @@
-"""Fast bulk writes of prediction rows: one ``executemany`` (SQLite) or ``COPY`` (PostgreSQL).
+"""Columns of a batch as one compact blob: the feature chunks and prediction chunks.
 
-The ingest target is 100k prediction rows per second with profiles, so the hot
-path avoids per-row SQLAlchemy parameter processing and per-row JSON documents:
-scalars are encoded by a type switch, and the features of a batch are stored
-once, as one Arrow IPC stream of its columns, in ``feature_chunks``.
+The ingest target is 100k prediction rows per second with profiles, so a
+batch's columns are stored once, as an Arrow IPC stream (typed arrays go in
+without a copy), instead of one row or JSON document per value.
 
 Example
 -------
->>> json_texts([1, 2.5, None, True, "a", [0.1, 0.9]])
-['1', '2.5', None, 'true', '"a"', '[0.1,0.9]']
 >>> decode_columns(encode_columns({"x": [1.5, 2.0], "c": ["a", None], "k": [1, 2]}))
 {'x': [1.5, 2.0], 'c': ['a', None], 'k': [1, 2]}
 """
@@ -24,34 +21,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from driftline.store._sql import dumps
 
 __all__ = [
-    "PREDICTION_COLUMNS",
     "arrow_table",
     "decode_columns",
     "encode_columns",
-    "insert_predictions",
     "is_json_field",
-    "json_texts",
     "paused_gc",
 ]
-
-PREDICTION_COLUMNS = (
-    "model_id",
-    "model_version_id",
-    "prediction_id",
-    "time",
-    "output",
-    "score",
-    "latency_ms",
-    "error",
-    "feature_chunk_id",
-    "feature_row",
-)
-"""Columns of ``predictions`` written by :func:`insert_predictions`, in order."""
 
 _CHUNK_MAGIC = b"DLF2"
 _CHUNK_MAGIC_V1 = b"DLF1"  # binary and zlib JSON columns, written before Arrow chunks
@@ -69,21 +48,6 @@ def _json_text(v: Any) -> str | None:
     if tv is float:
         return repr(v) if math.isfinite(v) else None
     return dumps(v)
-
-
-def json_texts(values: Sequence[Any]) -> list[str | None]:
-    """JSON text of each value; ``None`` and non-finite floats become SQL NULL.
-
-    Columns of plain floats (all finite) or plain ints, the usual predictions
-    and scores, take a fast path without a per-value type switch.
-    """
-    if isinstance(values, list) and values:
-        kinds = set(map(type, values))
-        if kinds == {float} and np.isfinite(np.asarray(values, dtype=np.float64)).all():
-            return list(map(float.__repr__, values))
-        if kinds == {int}:
-            return list(map(int.__repr__, values))
-    return [_json_text(v) for v in values]
 
 
 def encode_columns(columns: Mapping[str, Sequence[Any] | np.ndarray] | Any) -> bytes:
@@ -196,18 +160,3 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
-
-
-def insert_predictions(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert prediction rows (tuples in :data:`PREDICTION_COLUMNS` order) in bulk."""
-    if not rows:
-        return
-    cols = ", ".join(PREDICTION_COLUMNS)
-    if conn.dialect.name == "postgresql":
-        dbapi: Any = conn.connection.dbapi_connection  # a psycopg 3 connection
-        with dbapi.cursor() as cur, cur.copy(f"COPY predictions ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" for _ in PREDICTION_COLUMNS)
-    conn.exec_driver_sql(f"INSERT INTO predictions ({cols}) VALUES ({marks})", rows)

@@ -5,9 +5,11 @@ CONFLICT DO NOTHING``; a batch id seen before (also one being written by
 another process at that moment: the claim waits for it) is acknowledged as a
 duplicate and nothing is stored again.
 
-A predictions batch is converted to arrays and profiled before the write
-transaction; inside it, the rows go in with one ``executemany`` (SQLite) or
-``COPY`` (PostgreSQL), the features as one binary chunk, and each touched
+A predictions batch is converted to arrays, profiled and encoded before the
+write transaction; inside it, the rows go in as one columnar chunk with one
+id-index entry per row (one ``executemany`` on SQLite, ``COPY`` on
+PostgreSQL; see :mod:`driftline.store._chunks`), the features as one chunk,
+and each touched
 bucket's profile is merged (from the service's cache of the bucket when its
 revision is unchanged: one guarded ``UPDATE``, no read back) and its drift
 against the reference is computed and stored (see
@@ -17,7 +19,6 @@ against the reference is computed and stored (see
 from __future__ import annotations
 
 import functools
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ import sqlalchemy as sa
 
 from driftline.errors import InputError
 from driftline.store import _schema as t
-from driftline.store._bulk import encode_columns, insert_predictions, json_texts, paused_gc
+from driftline.store._bulk import encode_columns
+from driftline.store._chunks import encode_rows, insert_chunk
 from driftline.store._engine import Store
 from driftline.store._joins import join_pending, store_events, store_labels
 from driftline.store._retention import RetentionPolicy, prune_model_rows, prune_version_rows
@@ -93,6 +95,11 @@ class _Prepared:
     context: VersionContext | None
     arrays: dict[str, np.ndarray]
     parts: list[_Part]
+    times: np.ndarray
+    rows: bytes
+    """The prediction chunk (see :mod:`driftline.store._chunks`)."""
+    features: bytes | None
+    """The feature chunk, when features are kept."""
 
 
 class IngestService:
@@ -212,16 +219,24 @@ class IngestService:
 
     # -- predictions -------------------------------------------------------------------------
     def _prepare(self, batch: PredictionsBatch) -> _Prepared | None:
-        """Feature arrays and window parts of a batch, computed outside any write."""
+        """Encoded rows, feature arrays and window parts of a batch, made outside any write."""
         if batch.n_rows == 0:
             return None
         arrays = batch_arrays(batch)
+        ts = np.asarray(batch.timestamps, dtype=np.float64)
+        rows = encode_rows(
+            ids=batch.ids, times=ts, outputs=batch.predictions, scores=batch.scores,
+            latency_ms=batch.latency_ms, errors=batch.errors,
+        )  # fmt: skip
+        features = None
+        if self.retention.keep_features and batch.features:
+            # an Arrow body's columns as they came, else the converted arrays
+            table = batch._feature_table
+            features = encode_columns(table if table is not None else arrays)
         with self.store.read() as conn:
             ctx = self._versions.find(conn, batch.project, batch.model, batch.version)
-        if ctx is None:
-            return _Prepared(None, arrays, [])
-        ts = np.asarray(batch.timestamps, dtype=np.float64)
-        return _Prepared(ctx, arrays, self._window_parts(batch, ctx, ts, arrays))
+        parts = [] if ctx is None else self._window_parts(batch, ctx, ts, arrays)
+        return _Prepared(ctx, arrays, parts, ts, rows, features)
 
     def _predictions(
         self,
@@ -238,8 +253,8 @@ class IngestService:
         project_id = ensure_project(conn, batch.project, now)
         model_id = ensure_model(conn, project_id, batch.model, now)
         version_id = ensure_version(conn, model_id, batch.version, now)
-        ts = np.asarray(batch.timestamps, dtype=np.float64)
-        self._insert_predictions(conn, batch, model_id, version_id, ts, prepared.arrays)
+        ts = prepared.times
+        self._insert_predictions(conn, batch, model_id, version_id, ts, prepared)
         join_pending(conn, batch, model_id, version_id, ts, self.bucket_seconds, now)
         ctx = prepared.context
         parts = prepared.parts
@@ -299,46 +314,26 @@ class IngestService:
         model_id: int,
         version_id: int,
         ts: np.ndarray,
-        arrays: dict[str, np.ndarray],
+        prepared: _Prepared,
     ) -> None:
-        n = batch.n_rows
-        chunk_id: int | None = None
-        if self.retention.keep_features and batch.features:
+        feature_chunk_id: int | None = None
+        if prepared.features is not None:
             fc = t.feature_chunks
-            chunk_id = conn.execute(
+            feature_chunk_id = conn.execute(
                 fc.insert()
                 .values(
                     model_version_id=version_id,
                     first_time=float(ts.min()),
                     last_time=float(ts.max()),
-                    n_rows=n,
-                    # an Arrow body's columns as they came, else the converted arrays
-                    columns=encode_columns(
-                        batch._feature_table if batch._feature_table is not None else arrays
-                    ),
+                    n_rows=batch.n_rows,
+                    columns=prepared.features,
                 )
                 .returning(fc.c.id)
             ).scalar_one()
-        none = [None] * n  # one list: zip may read it in several columns
-        outputs = json_texts(batch.predictions)
-        scores = json_texts(batch.scores) if batch.scores is not None else none
-        with paused_gc():
-            rows = list(
-                zip(
-                    itertools.repeat(model_id, n),
-                    itertools.repeat(version_id, n),
-                    batch.ids,
-                    batch.timestamps,
-                    outputs,
-                    scores,
-                    batch.latency_ms if batch.latency_ms is not None else none,
-                    batch.errors if batch.errors is not None else none,
-                    itertools.repeat(chunk_id, n),
-                    range(n) if chunk_id is not None else none,
-                    strict=False,  # the repeats are exactly n long
-                )
-            )
-        insert_predictions(conn, rows)
+        insert_chunk(
+            conn, model_id=model_id, version_id=version_id, ids=batch.ids, times=ts,
+            data=prepared.rows, feature_chunk_id=feature_chunk_id,
+        )  # fmt: skip
 
     def _window_parts(
         self,

@@ -15,6 +15,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from driftline.store import _schema as t
+from driftline.store._chunks import predictions_by_id
 from driftline.store._performance import PerformanceCounts
 from driftline.store._sql import bucket_start, chunks, dumps, insert_ignore, loads
 from driftline.store._windows import add_events, add_performance
@@ -126,20 +127,6 @@ def join_pending(
             conn.execute(ev.update().where(ev.c.id.in_(part)).values(joined=True))
 
 
-def _predictions_by_id(conn: sa.Connection, model_id: int, ids: list[str]) -> list[Any]:
-    p = t.predictions
-    out: list[Any] = []
-    for part in chunks(ids):
-        out.extend(
-            conn.execute(
-                sa.select(p.c.model_version_id, p.c.prediction_id, p.c.time, p.c.output, p.c.score)
-                .where(p.c.model_id == model_id, p.c.prediction_id.in_(part))
-                .order_by(p.c.id)
-            ).all()
-        )
-    return out
-
-
 def store_labels(
     conn: sa.Connection,
     batch: LabelsBatch,
@@ -167,13 +154,11 @@ def store_labels(
     label_time = {pid: (times[i] if times is not None else now) for pid, i in new.items()}
     pairs: dict[tuple[int, float], _Pairs] = defaultdict(_Pairs)
     joined: set[str] = set()
-    for m in _predictions_by_id(conn, model_id, list(new)):
+    for m in predictions_by_id(conn, model_id, list(new)):
         i = new[m.prediction_id]
         joined.add(m.prediction_id)
         key = (m.model_version_id, bucket_start(m.time, bucket_seconds))
-        pairs[key].add(
-            batch.labels[i], loads(m.output), loads(m.score), label_time[m.prediction_id] - m.time
-        )
+        pairs[key].add(batch.labels[i], m.output, m.score, label_time[m.prediction_id] - m.time)
     rows = [
         {
             "model_id": model_id,
@@ -199,7 +184,7 @@ def store_events(
     """Store business events and count the joined ones in their windows."""
     ids = list(dict.fromkeys(e.prediction_id for e in batch.events if e.prediction_id))
     found: dict[str, tuple[int, float]] = {}
-    for m in _predictions_by_id(conn, model_id, ids):
+    for m in predictions_by_id(conn, model_id, ids):
         found.setdefault(m.prediction_id, (m.model_version_id, m.time))
     totals: dict[tuple[int, str, float], list[float]] = defaultdict(lambda: [0, 0.0])
     rows = []

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from driftline.errors import InputError, NotFoundError
 from driftline.store import _schema as t
 from driftline.store._bulk import decode_columns
+from driftline.store._chunks import predictions_by_id
 from driftline.store._drift_series import (
     DriftSeries,
     read_drift_series,
@@ -178,20 +179,18 @@ class QueryService(RunQueries):
         "latency_ms", "error", "features", "label"}``; ``features`` is ``None``
         when features are not kept, ``label`` is ``None`` until one has joined.
         """
-        p, v, lb, fc = t.predictions, t.model_versions, t.labels, t.feature_chunks
+        v, lb, fc = t.model_versions, t.labels, t.feature_chunks
         with self.store.read() as conn:
             mid = self._model_id(conn, project, model)
-            row = conn.execute(
-                sa.select(p, v.c.name.label("version"))
-                .select_from(p.join(v, v.c.id == p.c.model_version_id))
-                .where(p.c.model_id == mid, p.c.prediction_id == prediction_id)
-                .order_by(p.c.id.desc())
-                .limit(1)
-            ).first()
-            if row is None:
+            found = predictions_by_id(conn, mid, [prediction_id])
+            if not found:
                 raise NotFoundError(
                     f"prediction_id: model {model!r} has no stored prediction {prediction_id!r}"
                 )
+            row = found[-1]  # the newest, when an id was logged twice
+            version = conn.execute(
+                sa.select(v.c.name).where(v.c.id == row.model_version_id)
+            ).scalar_one()
             features = None
             if row.feature_chunk_id is not None:
                 data = conn.execute(
@@ -207,10 +206,10 @@ class QueryService(RunQueries):
             ).scalar()
         return {
             "prediction_id": prediction_id,
-            "version": row.version,
+            "version": version,
             "timestamp": row.time,
-            "prediction": loads(row.output),
-            "score": loads(row.score),
+            "prediction": row.output,
+            "score": row.score,
             "latency_ms": row.latency_ms,
             "error": row.error,
             "features": features,

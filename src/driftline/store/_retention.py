@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from driftline.errors import InputError
 from driftline.store import _schema as t
+from driftline.store._chunks import delete_rows_up_to, nth_newest_time
 
 if TYPE_CHECKING:
     from driftline.config import Settings
@@ -102,24 +103,17 @@ class RetentionPolicy:
 def _delete_predictions_up_to(
     conn: sa.Connection, version_id: int, cutoff: float, inclusive: bool
 ) -> None:
-    p, fc = t.predictions, t.feature_chunks
-    older = p.c.time <= cutoff if inclusive else p.c.time < cutoff
-    conn.execute(p.delete().where(p.c.model_version_id == version_id, older))
+    fc = t.feature_chunks
+    delete_rows_up_to(conn, version_id, cutoff, inclusive=inclusive)
     chunk_older = fc.c.last_time <= cutoff if inclusive else fc.c.last_time < cutoff
     conn.execute(fc.delete().where(fc.c.model_version_id == version_id, chunk_older))
 
 
 def prune_version_rows(conn: sa.Connection, version_id: int, policy: RetentionPolicy) -> None:
     """Apply the row and age bounds to the raw predictions of one version."""
-    p = t.predictions
+    pc = t.prediction_chunks
     if policy.max_rows_per_version is not None:
-        cutoff = conn.execute(
-            sa.select(p.c.time)
-            .where(p.c.model_version_id == version_id)
-            .order_by(p.c.time.desc())
-            .offset(policy.max_rows_per_version)
-            .limit(1)
-        ).scalar()
+        cutoff = nth_newest_time(conn, version_id, policy.max_rows_per_version)
         if cutoff is not None:
             _delete_predictions_up_to(conn, version_id, cutoff, inclusive=True)
     features_days = policy.feature_max_age_days
@@ -127,7 +121,7 @@ def prune_version_rows(conn: sa.Connection, version_id: int, policy: RetentionPo
         features_days = features_days if features_days < policy.max_age_days else None
     if policy.max_age_days is not None or features_days is not None:
         newest = conn.execute(
-            sa.select(sa.func.max(p.c.time)).where(p.c.model_version_id == version_id)
+            sa.select(sa.func.max(pc.c.last_time)).where(pc.c.model_version_id == version_id)
         ).scalar()
         if newest is not None and policy.max_age_days is not None:
             limit = newest - policy.max_age_days * _DAY

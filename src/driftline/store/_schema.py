@@ -33,7 +33,8 @@ __all__ = [
     "monitors",
     "notification_attempts",
     "notifications",
-    "predictions",
+    "prediction_chunks",
+    "prediction_ids",
     "projects",
     "reference_profiles",
     "run_events",
@@ -167,8 +168,10 @@ ingest_batches = sa.Table(
 
 # --- time series ----------------------------------------------------------------
 
-predictions = sa.Table(
-    "predictions",
+# The raw rows of one predictions batch, as Arrow columns (id, time, output, score,
+# latency_ms, error; see driftline.store._chunks): one write per batch.
+prediction_chunks = sa.Table(
+    "prediction_chunks",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column(
@@ -180,22 +183,34 @@ predictions = sa.Table(
         sa.ForeignKey("model_versions.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    sa.Column("prediction_id", sa.String(ID_LEN), nullable=False),
-    sa.Column("time", sa.Float, nullable=False),
-    sa.Column("output", sa.Text, nullable=True),
-    sa.Column("score", sa.Text, nullable=True),
-    sa.Column("latency_ms", sa.Float, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
-    # The features of a row: row ``feature_row`` of chunk ``feature_chunk_id``
-    # (NULL when features are not kept).
+    sa.Column("first_time", sa.Float, nullable=False),
+    sa.Column("last_time", sa.Float, nullable=False),
+    # rows not deleted by retention
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    # the batch's features (row i of the chunk is row i of the feature chunk); NULL when
+    # features are not kept
     sa.Column("feature_chunk_id", sa.BigInteger, nullable=True),
-    sa.Column("feature_row", sa.Integer, nullable=True),
-    sa.Index(None, "model_id", "prediction_id"),
-    sa.Index(None, "model_version_id", "time"),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Index(None, "model_version_id", "last_time"),
 )
 
-# The feature values of one predictions batch, as JSON columns ({name: [values]}):
-# one compact write per batch instead of one JSON document per row.
+# Where the row of each prediction id is: the one per-row write of an ingest (on SQLite a
+# table without rowid, so a single B-tree).
+prediction_ids = sa.Table(
+    "prediction_ids",
+    metadata,
+    sa.Column(
+        "model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("prediction_id", sa.String(ID_LEN), nullable=False),
+    sa.Column("chunk_id", sa.BigInteger, nullable=False),
+    sa.Column("chunk_row", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("model_id", "prediction_id", "chunk_id", "chunk_row"),
+    sqlite_with_rowid=False,
+)
+
+# The feature values of one predictions batch, as Arrow columns (see
+# driftline.store._bulk.encode_columns): one compact write per batch.
 feature_chunks = sa.Table(
     "feature_chunks",
     metadata,
