@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     >>> import tempfile
     >>> url = f"sqlite:///{tempfile.mkdtemp()}/dl.db"
     >>> run(argparse.Namespace(db_action="upgrade", database_url=url))
-    database at revision 0005 (newest 0005)
+    database at revision 0006 (newest 0006)
     0
     """
     from driftline.store import Store

@@ -3,7 +3,7 @@
 Example
 -------
 >>> head_revision()
-'0005'
+'0006'
 """
 
 from __future__ import annotations
