@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from scipy.spatial import distance
 
+from driftline.errors import InputError
 from driftline.profile import DatasetProfile, profile
 from driftline.schema import Schema
 from driftline.store import QueryService, Store
@@ -372,3 +373,44 @@ def test_previous_window_baseline(store: Store, rng: np.random.Generator) -> Non
     assert vs_ref.statistic[2, jr] > 0.3 and vs_prev.statistic[2, j] < vs_ref.statistic[2, jr] / 4
     with pytest.raises(ValueError, match="baseline"):
         q.drift_series("shop", "ranker", baseline="yesterday")
+
+
+def test_drift_computed_at_most_once_a_second_per_bucket_and_owed_rows_are_paid(
+    store: Store, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import driftline.store._ingest as ingest_mod
+
+    now = [T0 + 2 * HOUR]
+    svc = IngestService(store, clock=lambda: now[0], drift_every_s=1.0)
+    ref = upload(svc, rng)
+    calls: list[int] = []
+    real = ingest_mod.profile_drift
+
+    def counting(*args: Any, **kw: Any) -> BucketDrift:
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(ingest_mod, "profile_drift", counting)
+    for k in range(5):  # five batches into the same hour within one second
+        svc.ingest(make_batch(rng, 200, T0, shift=4.0 * (k % 2)))
+        now[0] += 0.1
+    assert len(calls) == 1  # the first batch's; the others are owed
+    assert drift_rows(store)[T0] == (1, 1)  # one revision of five
+    # a query computes what the stored row lacks: the drift of all five batches
+    series = QueryService(store).drift_series("shop", "ranker")
+    assert_matches(series, T0, ref, bucket_profiles(store)[T0])
+    # the next batch after the interval, into another hour, pays the owed row
+    now[0] += 1.0
+    svc.ingest(make_batch(rng, 200, T0 + HOUR))
+    assert drift_rows(store)[T0] == (5, 1) and drift_rows(store)[T0 + HOUR] == (1, 1)
+    assert len(calls) == 3
+
+
+def test_drift_every_batch_by_default(store: Store, rng: np.random.Generator) -> None:
+    svc = IngestService(store)
+    upload(svc, rng)
+    for _ in range(3):
+        svc.ingest(make_batch(rng, 100, T0))
+    assert drift_rows(store)[T0] == (3, 1)
+    with pytest.raises(InputError, match="drift_every_s"):
+        IngestService(store, drift_every_s=-1)

@@ -91,3 +91,36 @@ def test_window_profile_merges_onto_a_compressed_stored_profile(
     assert got.mean == pytest.approx(x.mean(), rel=1e-12)
     assert got.max == x.max() and got.min == x.min()
     assert got.distinct_count == pytest.approx(2100, rel=0.05)
+
+
+def test_background_checkpointer_takes_the_wal_off_the_commits(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    import time
+
+    from driftline.store._engine import SQLITE_DEFERRED_CHECKPOINT_FACTOR
+
+    def autocheckpoint(store: Store) -> int:
+        with store.engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+    assert not Store.open("sqlite://").start_checkpointer()  # in memory: no WAL
+    store = Store.open(f"sqlite:///{tmp_path}/dl.db")
+    try:
+        assert store.start_checkpointer(every_s=0.05)
+        assert not store.start_checkpointer()  # one thread per store
+        deferred = SQLITE_WAL_AUTOCHECKPOINT_PAGES * SQLITE_DEFERRED_CHECKPOINT_FACTOR
+        assert autocheckpoint(store) == deferred
+        db = tmp_path / "dl.db"
+        before = db.stat().st_size
+        IngestService(store).ingest(_batch(rng, 2000, 1_700_000_000.0))
+        deadline = time.monotonic() + 10
+        # the commit left its pages in the WAL; only a checkpoint writes them to the file
+        while db.stat().st_size <= before:
+            assert time.monotonic() < deadline, "no checkpoint copied the WAL"
+            time.sleep(0.05)
+        store.stop_checkpointer()
+        assert autocheckpoint(store) == SQLITE_WAL_AUTOCHECKPOINT_PAGES  # commits checkpoint again
+        assert QueryService(store).window_series("p", "m")[0].n_predictions == 2000
+    finally:
+        store.close()

@@ -101,6 +101,7 @@ def create_app(
     ['/api/v1/ingest/events', '/api/v1/ingest/labels']
     """
     from driftline.store import IngestService, QueryService, Store, TokenService
+    from driftline.store._ingest import SERVER_DRIFT_EVERY_S
 
     owns = store is None
     if store is None:
@@ -112,7 +113,12 @@ def create_app(
         raise InputError(f"max_body_bytes: expected a positive number, got {max_body_bytes!r}")
     ctx = ServerContext(
         store=store,
-        ingest=IngestService(store, clock=clock, retention=_retention(retention, settings)),
+        ingest=IngestService(
+            store,
+            clock=clock,
+            retention=_retention(retention, settings),
+            drift_every_s=SERVER_DRIFT_EVERY_S,
+        ),
         query=QueryService(store),
         tokens=TokenService(store),
         auth_required=bool(auth_required),
@@ -128,6 +134,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # WAL checkpoints off the request path (SQLite files only)
+        checkpointing = await run_in_threadpool(ctx.store.start_checkpointer)
         if scheduler:
             from driftline.alerts._scheduler import Scheduler
 
@@ -139,6 +147,8 @@ def create_app(
             if ctx.scheduler is not None:
                 await run_in_threadpool(ctx.scheduler.stop, 10.0)
                 ctx.scheduler = None
+            if checkpointing:
+                await run_in_threadpool(ctx.store.stop_checkpointer)
         if ctx.owns_store:
             ctx.store.close()
 

@@ -32,6 +32,12 @@ __all__ = [
     "paused_gc",
 ]
 
+CHUNK_COMPRESSION: str | None = None
+"""Arrow IPC buffer codec of stored chunks (``"lz4"`` or ``"zstd"``; ``None``: uncompressed).
+
+Uncompressed: LZ4 makes a 25-feature chunk about 30 % smaller (numbers compress
+little) and ingest about 3 % slower on SQLite; readers take either.
+"""
 _CHUNK_MAGIC = b"DLF2"
 _CHUNK_MAGIC_V1 = b"DLF1"  # binary and zlib JSON columns, written before Arrow chunks
 _JSON_KEY = b"driftline.json"
@@ -75,7 +81,8 @@ def encode_columns(columns: Mapping[str, Sequence[Any] | np.ndarray] | Any) -> b
             fields.append(pa.field(name, arr.type, metadata=meta))
         table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    options = pa.ipc.IpcWriteOptions(compression=CHUNK_COMPRESSION)
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return _CHUNK_MAGIC + sink.getvalue().to_pybytes()
 

@@ -11,6 +11,9 @@ writers queue instead of failing on a lock upgrade. PostgreSQL URLs
 from __future__ import annotations
 
 import contextlib
+import logging
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +30,7 @@ from driftline.store._sql import dumps
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_S",
+    "SQLITE_CHECKPOINT_EVERY_S",
     "SQLITE_WAL_AUTOCHECKPOINT_PAGES",
     "Store",
     "normalise_url",
@@ -53,7 +57,14 @@ time of such a batch from about 15 ms to 4-9 ms. Durability does not change: a
 committed transaction is in the WAL either way.
 """
 
+SQLITE_CHECKPOINT_EVERY_S = 1.0
+"""Seconds between the background WAL checkpoints of :meth:`Store.start_checkpointer`."""
+SQLITE_DEFERRED_CHECKPOINT_FACTOR = 10
+"""While the background checkpointer runs, a commit checkpoints only past this many times
+:data:`SQLITE_WAL_AUTOCHECKPOINT_PAGES` (a bound should the thread fall behind)."""
+
 _READ_OPTION = "driftline_read_only"
+_log = logging.getLogger("driftline.store")
 
 
 def _json_dumps(value: Any) -> str:
@@ -131,6 +142,7 @@ class Store:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._checkpointer: tuple[threading.Thread, threading.Event] | None = None
 
     @classmethod
     def open(
@@ -215,8 +227,63 @@ class Store:
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"database read failed: {exc}") from exc
 
+    def start_checkpointer(self, every_s: float = SQLITE_CHECKPOINT_EVERY_S) -> bool:
+        """Checkpoint a SQLite WAL from a background thread every ``every_s`` seconds.
+
+        Without it, the commit that finds the WAL over
+        :data:`SQLITE_WAL_AUTOCHECKPOINT_PAGES` copies it into the database file
+        itself (about 40 MiB: a latency spike of that request). A ``PASSIVE``
+        checkpoint waits for no one: writers go on appending while it copies,
+        and SQLite does the copying without Python's lock, on another core.
+        Durability is unchanged. The automatic checkpoint stays as a bound
+        should this thread fall behind. Returns whether a thread was started
+        (not for PostgreSQL or an in-memory database, nor a second time).
+        :meth:`stop_checkpointer` and :meth:`close` stop it.
+        """
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return False
+        if self._checkpointer is not None:
+            return False
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(every_s):
+                try:  # outside any transaction: the raw connection, in autocommit
+                    raw = self.engine.raw_connection()
+                    try:
+                        raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+                    finally:
+                        raw.close()
+                except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:  # the next round retries
+                    _log.warning("background WAL checkpoint failed: %s", exc)
+
+        thread = threading.Thread(target=run, name="driftline-wal-checkpoint", daemon=True)
+        self._checkpointer = (thread, stop)
+        if not sa.event.contains(self.engine, "checkout", self._defer_checkpoints):
+            sa.event.listen(self.engine, "checkout", self._defer_checkpoints)
+        thread.start()
+        return True
+
+    def _defer_checkpoints(self, dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        # A commit checkpoints only when the thread has fallen far behind (it would
+        # otherwise sync the database file itself, in the middle of a request).
+        pages = SQLITE_WAL_AUTOCHECKPOINT_PAGES
+        if self._checkpointer is not None:
+            pages *= SQLITE_DEFERRED_CHECKPOINT_FACTOR
+        dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+
+    def stop_checkpointer(self) -> None:
+        """Stop the thread of :meth:`start_checkpointer` (a no-op without one)."""
+        if self._checkpointer is not None:
+            thread, stop = self._checkpointer
+            stop.set()
+            thread.join(10.0)
+            self._checkpointer = None  # connections checked out from now on checkpoint again
+
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Stop the checkpointer (if started) and release every pooled connection."""
+        self.stop_checkpointer()
         self.engine.dispose()
 
     def __enter__(self) -> Store:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -65,10 +65,15 @@ from driftline.store.payloads import (
     RunUpdate,
 )
 
-__all__ = ["DEFAULT_BUCKET_SECONDS", "IngestService", "RetentionPolicy"]
+__all__ = ["DEFAULT_BUCKET_SECONDS", "SERVER_DRIFT_EVERY_S", "IngestService", "RetentionPolicy"]
+
+_Key = tuple[int, int, float]  # (version id, bucket seconds, bucket start)
 
 DEFAULT_BUCKET_SECONDS = 3600
 """Width of the fixed buckets that window aggregates are kept in (one hour)."""
+
+SERVER_DRIFT_EVERY_S = 1.0
+"""``drift_every_s`` of the server's ingest service (see :class:`IngestService`)."""
 
 BUCKET_CACHE_SIZE = 32
 """Buckets whose merged profile a service keeps in memory between batches.
@@ -91,6 +96,24 @@ class _Part:
 
 
 @dataclass(frozen=True)
+class _OwedDrift:
+    """A bucket write whose drift row was left to a later batch (or to the first read)."""
+
+    state: BucketState
+    reference: Any
+    reference_revision: int
+
+
+@dataclass
+class _Written:
+    """What a predictions transaction did to the service's caches, applied once it commits."""
+
+    buckets: list[tuple[_Key, BucketState]] = field(default_factory=list)
+    drift_done: list[_Key] = field(default_factory=list)
+    drift_owed: dict[_Key, _OwedDrift] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class _Prepared:
     context: VersionContext | None
     arrays: dict[str, np.ndarray]
@@ -100,6 +123,19 @@ class _Prepared:
     """The prediction chunk (see :mod:`driftline.store._chunks`)."""
     features: bytes | None
     """The feature chunk, when features are kept."""
+
+
+def _drift_row_of(key: _Key, owed: _OwedDrift) -> dict[str, Any]:
+    version_id, bucket_seconds, start = key
+    return drift_row(
+        version_id=version_id,
+        bucket_seconds=bucket_seconds,
+        start=start,
+        revision=owed.state.revision,
+        reference_revision=owed.reference_revision,
+        method=WINDOW_DRIFT_METHOD,
+        drift=profile_drift(owed.reference, owed.state.profile, WINDOW_DRIFT_METHOD),
+    )
 
 
 class IngestService:
@@ -115,6 +151,15 @@ class IngestService:
         Width of the fixed window buckets; query windows are multiples of it.
     retention : RetentionPolicy, optional
         Bounds of the raw rows; default ``RetentionPolicy()``.
+    drift_every_s : float, default 0
+        Seconds between two drift computations of the same bucket at ingest (0:
+        every batch). A batch within that time of the last one leaves the
+        bucket's drift row one revision behind: the next batch after the
+        interval writes it (also for a bucket no longer written to), and a
+        query that finds the row stale computes it itself, so results never
+        lag. The server uses :data:`SERVER_DRIFT_EVERY_S`: under sustained
+        traffic into the current hour, the drift is computed about once a
+        second instead of for every batch.
 
     Example
     -------
@@ -135,6 +180,7 @@ class IngestService:
         clock: Callable[[], float] = time.time,
         bucket_seconds: int = DEFAULT_BUCKET_SECONDS,
         retention: RetentionPolicy | None = None,
+        drift_every_s: float = 0.0,
     ) -> None:
         if isinstance(bucket_seconds, bool) or not isinstance(bucket_seconds, int):
             raise InputError(f"bucket_seconds: expected an integer, got {bucket_seconds!r}")
@@ -144,6 +190,13 @@ class IngestService:
         self.clock = clock
         self.bucket_seconds = bucket_seconds
         self.retention = retention if retention is not None else RetentionPolicy()
+        if not (isinstance(drift_every_s, int | float) and drift_every_s >= 0):
+            raise InputError(
+                f"drift_every_s: expected a non-negative number, got {drift_every_s!r}"
+            )
+        self.drift_every_s = float(drift_every_s)
+        self._drift_at: dict[_Key, float] = {}
+        self._drift_owed: dict[_Key, _OwedDrift] = {}
         self._versions = VersionContexts()
         self._buckets = BucketCache(BUCKET_CACHE_SIZE)
         self._last_retention: dict[tuple[str, int], float] = {}
@@ -160,7 +213,7 @@ class IngestService:
         StoreError
             When the database fails; nothing of the batch is stored.
         """
-        committed: list[tuple[tuple[int, int, float], BucketState]] = []
+        committed = _Written()
         if isinstance(payload, PredictionsBatch):
             # Profile before the write transaction: the lock is held only for the writes,
             # so that several processes profile in parallel.
@@ -210,8 +263,7 @@ class IngestService:
                 .where(t.ingest_batches.c.batch_id == payload.batch_id)
                 .values(accepted=accepted)
             )
-        for key, state in committed:  # only now that the transaction has committed
-            self._buckets.put(key, state)
+        self._committed(committed, now)  # only now that the transaction has committed
         return IngestAck(
             batch_id=payload.batch_id, accepted=accepted, duplicate=False,
             stop_requested=stop is not None, stop_reason=stop,
@@ -245,7 +297,7 @@ class IngestService:
         now: float,
         *,
         prepared: _Prepared | None = None,
-        written: list[tuple[tuple[int, int, float], BucketState]] | None = None,
+        written: _Written | None = None,
     ) -> int:
         n = batch.n_rows
         if n == 0 or prepared is None:
@@ -282,7 +334,7 @@ class IngestService:
                 cached=self._buckets.get(key),
             )
             if written is not None:
-                written.append((key, state))
+                written.buckets.append((key, state))
             if state.summary is not None:  # the first window series over it only reads
                 row = summary_row_of(
                     version_id=version_id, bucket_seconds=self.bucket_seconds,
@@ -290,17 +342,19 @@ class IngestService:
                 )  # fmt: skip
                 summary_rows.append(row)
             if state.profile is not None and part.profile is not None:
-                drift_rows.append(
-                    drift_row(
-                        version_id=version_id,
-                        bucket_seconds=self.bucket_seconds,
-                        start=part.start,
-                        revision=state.revision,
-                        reference_revision=ctx.revision[0],
-                        method=WINDOW_DRIFT_METHOD,
-                        drift=profile_drift(ctx.reference, state.profile, WINDOW_DRIFT_METHOD),
-                    )
-                )
+                owed = _OwedDrift(state, ctx.reference, ctx.revision[0])
+                if self._drift_due(key, now):
+                    drift_rows.append(_drift_row_of(key, owed))
+                    if written is not None:
+                        written.drift_done.append(key)
+                elif written is not None:
+                    written.drift_owed[key] = owed
+        touched = {(version_id, self.bucket_seconds, part.start) for part in parts}
+        for key, owed in list(self._drift_owed.items()):  # drift rows left by earlier batches
+            if key not in touched and self._drift_due(key, now):
+                drift_rows.append(_drift_row_of(key, owed))
+                if written is not None:
+                    written.drift_done.append(key)
         upsert_drift(conn, drift_rows)
         upsert_summaries(conn, summary_rows)
         if self._due(("version", version_id), now):
@@ -372,6 +426,25 @@ class IngestService:
                 )
             )
         return parts
+
+    def _drift_due(self, key: _Key, now: float) -> bool:
+        last = self._drift_at.get(key)
+        return last is None or now - last >= self.drift_every_s
+
+    def _committed(self, written: _Written, now: float) -> None:
+        """Remember what a committed predictions transaction wrote."""
+        for key, state in written.buckets:
+            self._buckets.put(key, state)
+        if not self.drift_every_s:
+            return
+        for key in written.drift_done:
+            self._drift_at[key] = now
+            self._drift_owed.pop(key, None)
+        self._drift_owed.update(written.drift_owed)
+        if len(self._drift_at) > 4 * BUCKET_CACHE_SIZE:  # entries past the interval say nothing
+            for key, at in list(self._drift_at.items()):
+                if now - at >= self.drift_every_s:
+                    del self._drift_at[key]
 
     def _due(self, key: tuple[str, int], now: float) -> bool:
         last = self._last_retention.get(key)
