@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import numpy as np
+import pytest
 import sqlalchemy as sa
 
 from driftline.store import IngestService, QueryService, RetentionPolicy, Store
@@ -111,3 +112,21 @@ def test_large_batches_keep_rows_in_order(store: Store) -> None:
     for i in (0, 17, 4999):
         m = found[ids[i]]
         assert (m.chunk_row, m.time, m.score) == (i, ts[i], scores[i])
+
+
+@pytest.mark.parametrize("json_each", [True, False])
+def test_id_index_entries_with_and_without_json_each(
+    store: Store, json_each: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import driftline.store._chunks as chunks_mod
+
+    monkeypatch.setattr(chunks_mod, "_SQLITE_JSON", json_each)  # old SQLite: executemany
+    ids = ['q"uote', "é\u2603", "back\\slash", "a,b", "x" * 256]
+    IngestService(store).ingest(batch(ids, [1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert ids_of(store) == sorted((pid, i) for i, pid in enumerate(ids))
+    with store.read() as conn:
+        mid = conn.execute(sa.select(t.models.c.id)).scalar_one()
+        found = predictions_by_id(conn, mid, ids)
+    assert [(m.prediction_id, m.time) for m in found] == list(
+        zip(ids, [1.0, 2.0, 3.0, 4.0, 5.0], strict=True)
+    )

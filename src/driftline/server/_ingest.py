@@ -191,21 +191,20 @@ async def ingest_predictions_arrow(
 ) -> wire.IngestAck:
     """Ingest predictions sent as Arrow columns."""
     data = await request.body()
+    names = {"project": project, "model": model, "version": version, "batch_id": batch_id}
+    ack: wire.IngestAck = await run_in_threadpool(_decode_and_ingest, request, data, names)
+    return ack
+
+
+def _decode_and_ingest(request: Request, data: bytes, names: dict[str, str]) -> wire.IngestAck:
+    """Decode an Arrow body and ingest it, in one trip to the thread pool."""
     try:
-        payload = await run_in_threadpool(
-            predictions_from_arrow,
-            data,
-            project=project,
-            model=model,
-            version=version,
-            batch_id=batch_id,
-        )
+        payload = predictions_from_arrow(data, **names)
     except pydantic.ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
         ) from exc
-    ack: wire.IngestAck = await run_in_threadpool(_ingest, request, payload, columnar=True)
-    return ack
+    return _ingest(request, payload, columnar=True)
 
 
 def predictions_from_arrow(

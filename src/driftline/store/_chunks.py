@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ ROW_COLUMNS = ("id", "time", "output", "score", "latency_ms", "error")
 """The columns of a prediction chunk, in order."""
 
 _ID_COLUMNS = ("model_id", "prediction_id", "chunk_id", "chunk_row")
+_SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38)  # json_each built in
 
 
 @dataclass(frozen=True)
@@ -134,29 +136,30 @@ def insert_chunk(
         )
         .returning(pc.c.id)
     ).scalar_one()
-    n = len(ids)
-    with paused_gc():
-        rows = list(
-            zip(
-                itertools.repeat(model_id, n),
-                ids,
-                itertools.repeat(chunk_id, n),
-                range(n),
-                strict=False,
-            )
-        )
-    _insert_ids(conn, rows)
+    _insert_ids(conn, model_id, chunk_id, ids)
     return chunk_id
 
 
-def _insert_ids(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+def _insert_ids(conn: sa.Connection, model_id: int, chunk_id: int, ids: list[str]) -> None:
+    """One index entry per id: (model, id) -> (chunk, position in the batch)."""
     cols = ", ".join(_ID_COLUMNS)
     if conn.dialect.name == "postgresql":
         dbapi: Any = conn.connection.dbapi_connection  # a psycopg 3 connection
         with dbapi.cursor() as cur, cur.copy(f"COPY prediction_ids ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            for row, pid in enumerate(ids):
+                copy.write_row((model_id, pid, chunk_id, row))
         return
+    if _SQLITE_JSON:  # one statement: SQLite walks the JSON array (2-3x faster than executemany)
+        conn.exec_driver_sql(
+            f"INSERT INTO prediction_ids ({cols}) SELECT ?, value, ?, key FROM json_each(?)",
+            (model_id, chunk_id, json.dumps(ids)),
+        )
+        return
+    n = len(ids)
+    with paused_gc():
+        rows = list(
+            zip(itertools.repeat(model_id), ids, itertools.repeat(chunk_id), range(n), strict=False)
+        )
     conn.exec_driver_sql(f"INSERT INTO prediction_ids ({cols}) VALUES (?, ?, ?, ?)", rows)
 
 

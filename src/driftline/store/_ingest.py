@@ -72,6 +72,9 @@ _Key = tuple[int, int, float]  # (version id, bucket seconds, bucket start)
 DEFAULT_BUCKET_SECONDS = 3600
 """Width of the fixed buckets that window aggregates are kept in (one hour)."""
 
+ID_CACHE_SIZE = 4096
+"""(project, model, version) names whose ids a service remembers (the cache is reset when full)."""
+
 SERVER_DRIFT_EVERY_S = 1.0
 """``drift_every_s`` of the server's ingest service (see :class:`IngestService`)."""
 
@@ -109,6 +112,8 @@ class _Written:
     """What a predictions transaction did to the service's caches, applied once it commits."""
 
     buckets: list[tuple[_Key, BucketState]] = field(default_factory=list)
+    ids: tuple[tuple[str, str, str], tuple[int, int]] | None = None
+    """(project, model, version) and the (model id, version id) they name."""
     drift_done: list[_Key] = field(default_factory=list)
     drift_owed: dict[_Key, _OwedDrift] = field(default_factory=dict)
 
@@ -195,6 +200,7 @@ class IngestService:
                 f"drift_every_s: expected a non-negative number, got {drift_every_s!r}"
             )
         self.drift_every_s = float(drift_every_s)
+        self._ids: dict[tuple[str, str, str], tuple[int, int]] = {}
         self._drift_at: dict[_Key, float] = {}
         self._drift_owed: dict[_Key, _OwedDrift] = {}
         self._versions = VersionContexts()
@@ -302,9 +308,16 @@ class IngestService:
         n = batch.n_rows
         if n == 0 or prepared is None:
             return 0
-        project_id = ensure_project(conn, batch.project, now)
-        model_id = ensure_model(conn, project_id, batch.model, now)
-        version_id = ensure_version(conn, model_id, batch.version, now)
+        names = (batch.project, batch.model, batch.version)
+        known = self._ids.get(names)  # names are never deleted: ids read once stay true
+        if known is None:
+            project_id = ensure_project(conn, batch.project, now)
+            model_id = ensure_model(conn, project_id, batch.model, now)
+            version_id = ensure_version(conn, model_id, batch.version, now)
+            if written is not None:
+                written.ids = (names, (model_id, version_id))
+        else:
+            model_id, version_id = known
         ts = prepared.times
         self._insert_predictions(conn, batch, model_id, version_id, ts, prepared)
         join_pending(conn, batch, model_id, version_id, ts, self.bucket_seconds, now)
@@ -435,6 +448,10 @@ class IngestService:
         """Remember what a committed predictions transaction wrote."""
         for key, state in written.buckets:
             self._buckets.put(key, state)
+        if written.ids is not None:
+            if len(self._ids) >= ID_CACHE_SIZE:
+                self._ids.clear()
+            self._ids[written.ids[0]] = written.ids[1]
         if not self.drift_every_s:
             return
         for key in written.drift_done:

@@ -47,9 +47,14 @@ class _Pairs:
         return out
 
 
-def _has_pending(conn: sa.Connection, table: sa.Table, model_id: int) -> bool:
-    q = sa.select(table.c.id).where(table.c.model_id == model_id, table.c.joined.is_(False))
-    return conn.execute(q.limit(1)).first() is not None
+def _pending(conn: sa.Connection, model_id: int) -> tuple[bool, bool]:
+    """Whether labels, and events, of the model wait for their predictions (one query)."""
+
+    def waiting(table: sa.Table) -> Any:
+        return sa.exists().where(table.c.model_id == model_id, table.c.joined.is_(False))
+
+    row = conn.execute(sa.select(waiting(t.labels), waiting(t.events))).one()
+    return bool(row[0]), bool(row[1])
 
 
 def join_pending(
@@ -62,8 +67,7 @@ def join_pending(
     now: float,
 ) -> None:
     """Join the waiting labels and events of a new predictions batch."""
-    has_labels = _has_pending(conn, t.labels, model_id)
-    has_events = _has_pending(conn, t.events, model_id)
+    has_labels, has_events = _pending(conn, model_id)
     if not (has_labels or has_events):
         return
     first: dict[str, int] = {}
