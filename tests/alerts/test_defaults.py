@@ -39,6 +39,8 @@ def test_from_a_mapping() -> None:
     by = {s.name.split(".", 1)[1]: s for s in specs}
     assert by["volume"].min_samples == 0 and by["volume"].condition.kind == "anomaly"
     assert by["error-rate"].severity == "critical" and by["error-rate"].window.size == 3600
+    # a p99 of a few hundred requests is one or two slow ones: judged from 1,000 on
+    assert by["latency-p99"].min_samples == 1000 and by["latency-p99"].window.size == 3600
     acc = by["accuracy"]
     assert acc.min_label_coverage == 0.5 and acc.baseline.kind == "reference"
     assert acc.condition.kind == "change" and acc.condition.direction == "down"

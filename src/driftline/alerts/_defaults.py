@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_DRIFTED_SHARE",
     "DEFAULT_DRIFT_MIN_SAMPLES",
     "DEFAULT_DRIFT_THRESHOLD",
+    "DEFAULT_LATENCY_MIN_SAMPLES",
     "default_monitors",
 ]
 
@@ -36,6 +37,13 @@ DEFAULT_DRIFT_THRESHOLD = 0.1
 #: bins, which would read as drift on every column; at 1,000 rows it is 0.08
 #: and with a day of traffic usually far less, well under the threshold.
 DEFAULT_DRIFT_MIN_SAMPLES = 1000
+
+#: Predictions an hourly window needs before its p99 latency is judged. The p99 of
+#: n values is about their (n / 100)-th largest: of 100 values, the second slowest
+#: request, so one or two slow requests (a timeout) move it by an order of magnitude
+#: and its robust z against earlier hours flags them; from 1,000 values on it rests
+#: on the ten slowest.
+DEFAULT_LATENCY_MIN_SAMPLES = 1000
 
 #: Share of drifted columns above which the whole data set counts as drifted.
 DEFAULT_DRIFTED_SHARE = 0.5
@@ -125,7 +133,8 @@ def default_monitors(
         - ``error-rate``: more than 5 % of predictions failed in hourly windows,
           critical.
         - ``latency-p99``: p99 latency 4 robust z above the same hour of the last
-          14 days, warning.
+          14 days, in hourly windows of at least :data:`DEFAULT_LATENCY_MIN_SAMPLES`
+          (1,000) predictions, warning.
         - with ``has_labels``: ``accuracy`` (and ``roc_auc`` when the profile has
           a score column) 10 % below the reference for classification, or
           ``mae`` 20 % above it for regression, in daily windows with at least
@@ -195,6 +204,7 @@ def default_monitors(
         {
             "name": "latency-p99",
             **hourly,
+            "min_samples": DEFAULT_LATENCY_MIN_SAMPLES,
             "signal": {"kind": "latency", "quantile": 0.99},
             "condition": {
                 "kind": "anomaly",
