@@ -130,3 +130,20 @@ def test_id_index_entries_with_and_without_json_each(
     assert [(m.prediction_id, m.time) for m in found] == list(
         zip(ids, [1.0, 2.0, 3.0, 4.0, 5.0], strict=True)
     )
+
+
+@pytest.mark.parametrize("json_each", [True, False])
+def test_a_trim_deletes_exactly_the_dropped_rows_of_an_id_logged_twice_in_a_batch(
+    store: Store, json_each: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import driftline.store._chunks as chunks_mod
+
+    monkeypatch.setattr(chunks_mod, "_SQLITE_JSON", json_each)
+    svc = IngestService(store, retention=RetentionPolicy(max_rows_per_version=None))
+    svc.ingest(batch(["a", "b", "a", "c"], [10.0, 20.0, 30.0, 40.0]))
+    with store.begin() as conn:
+        vid = conn.execute(sa.select(t.model_versions.c.id)).scalar_one()
+        delete_rows_up_to(conn, vid, 15.0, inclusive=True)
+    assert ids_of(store) == [("a", 2), ("b", 1), ("c", 3)]  # a's later row stays
+    got = QueryService(store).get_prediction("p", "m", "a")
+    assert got["timestamp"] == 30.0

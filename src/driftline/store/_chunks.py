@@ -236,6 +236,32 @@ def _chunks(conn: sa.Connection, chunk_ids: list[int]) -> list[Any]:
 
 
 # -- retention ------------------------------------------------------------------------------
+def _delete_ids(
+    conn: sa.Connection, model_id: int, chunk_id: int, ids: list[str], rows: list[int]
+) -> None:
+    """Delete the index entries of rows ``rows`` (with ids ``ids``) of one chunk."""
+    pi = t.prediction_ids
+    if conn.dialect.name == "sqlite" and _SQLITE_JSON:  # one statement, a key lookup per id
+        # an entry of this chunk with one of the ids at one of the rows is one of the pairs:
+        # the entries of a chunk hold the (id, row) pairs of its rows
+        conn.exec_driver_sql(
+            "DELETE FROM prediction_ids WHERE model_id = ? AND chunk_id = ? "
+            "AND prediction_id IN (SELECT value FROM json_each(?)) "
+            "AND +chunk_row IN (SELECT value FROM json_each(?))",  # "+": not a key lookup
+            (model_id, chunk_id, json.dumps(ids), json.dumps(rows)),
+        )
+        return
+    pairs = list(zip(ids, rows, strict=True))
+    for part in chunks(pairs, 1000):
+        conn.execute(
+            pi.delete().where(
+                pi.c.model_id == model_id,
+                pi.c.chunk_id == chunk_id,
+                sa.tuple_(pi.c.prediction_id, pi.c.chunk_row).in_(part),
+            )
+        )
+
+
 def _times(data: bytes) -> np.ndarray:
     """The ``time`` column of a chunk; NaN where a row was deleted."""
     col = arrow_table(data).column("time")
@@ -281,7 +307,7 @@ def delete_rows_up_to(
     import pyarrow as pa
     import pyarrow.compute as pcx
 
-    pc, pi = t.prediction_chunks, t.prediction_ids
+    pc = t.prediction_chunks
     older = pc.c.first_time <= cutoff if inclusive else pc.c.first_time < cutoff
     hit = conn.execute(
         sa.select(pc.c.id, pc.c.model_id, pc.c.feature_chunk_id, pc.c.data).where(
@@ -299,15 +325,7 @@ def delete_rows_up_to(
             continue
         rows = np.flatnonzero(drop)
         ids = table.column("id").take(pa.array(rows)).to_pylist()
-        pairs = list(zip(ids, rows.tolist(), strict=True))
-        for part in chunks(pairs, 300):
-            conn.execute(
-                pi.delete().where(
-                    pi.c.model_id == chunk.model_id,
-                    pi.c.chunk_id == chunk.id,
-                    sa.tuple_(pi.c.prediction_id, pi.c.chunk_row).in_(part),
-                )
-            )
+        _delete_ids(conn, int(chunk.model_id), int(chunk.id), ids, rows.tolist())
         keep = live & ~drop
         if not keep.any():
             conn.execute(pc.delete().where(pc.c.id == chunk.id))
