@@ -552,9 +552,7 @@ def chart(sdk_json: Path, server_json: Path, png: Path) -> None:
     ax2.invert_yaxis()
     ax2.axvline(100_000, color="grey", ls="--", lw=1)
     ax2.text(101_000, -0.6, "100k target\n(SQLite)", color="grey", fontsize=8, va="top")
-    ax2.xaxis.set_major_formatter(
-        matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1000:.0f}k")
-    )
+    ax2.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1000:.0f}k"))
     ax2.set_xlim(0, max([r["rows_per_s"] for r in ing] + [100_000]) * 1.25)
     ax2.set_xlabel("prediction rows / s (higher is better)")
     ax2.set_title("Server ingest over HTTP (25 features)")
