@@ -76,7 +76,7 @@ def test_trimmed_rows_are_gone_for_joins_and_reads(store: Store) -> None:
     svc.ingest(batch(["a", "b", "c", "d"], [10.0, 20.0, 30.0, 40.0]))
     with store.begin() as conn:
         vid = conn.execute(sa.select(t.model_versions.c.id)).scalar_one()
-        assert delete_rows_up_to(conn, vid, 20.0, inclusive=True) == []  # the chunk stays
+        assert delete_rows_up_to(conn, vid, 20.0, inclusive=True) is False  # nothing left
     assert ids_of(store) == [("c", 2), ("d", 3)]  # the kept rows keep their positions
     query = QueryService(store)
     assert query.get_prediction("p", "m", "d")["features"] == {"x": 40.0}
@@ -147,3 +147,29 @@ def test_a_trim_deletes_exactly_the_dropped_rows_of_an_id_logged_twice_in_a_batc
     assert ids_of(store) == [("a", 2), ("b", 1), ("c", 3)]  # a's later row stays
     got = QueryService(store).get_prediction("p", "m", "a")
     assert got["timestamp"] == 30.0
+
+
+def test_a_retention_pass_deletes_a_bounded_number_of_chunks_and_the_next_batch_goes_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import driftline.store._retention as retention_mod
+
+    svc = IngestService(store, retention=RetentionPolicy(max_rows_per_version=None))
+    for k in range(5):  # five batches of four rows, none pruned
+        svc.ingest(batch([f"{k}-{i}" for i in range(4)], [k * 10.0 + i for i in range(4)]))
+    monkeypatch.setattr(retention_mod, "MAX_CHUNKS_PER_PASS", 2)
+    now = [0.0]
+    svc = IngestService(
+        store, clock=lambda: now[0],
+        retention=RetentionPolicy(max_rows_per_version=4, check_every_s=3600),
+    )  # fmt: skip
+    counts = []
+    for k in range(5, 8):  # within the hour: passes run back to back while rows are left
+        svc.ingest(batch([f"{k}-{i}" for i in range(4)], [k * 10.0 + i for i in range(4)]))
+        counts.append(len(ids_of(store)))
+    # each pass deletes the two oldest chunks past the bound, and the next batch goes on
+    assert counts == [16, 12, 8]
+    svc.ingest(batch(["8-0"], [80.0]))  # one chunk and one row of the next past the bound
+    assert len(ids_of(store)) == 4
+    svc.ingest(batch(["9-0"], [90.0]))  # caught up: the next pass waits for the hour
+    assert len(ids_of(store)) == 5

@@ -296,26 +296,33 @@ def nth_newest_time(conn: sa.Connection, version_id: int, n: int) -> float | Non
 
 
 def delete_rows_up_to(
-    conn: sa.Connection, version_id: int, cutoff: float, *, inclusive: bool
-) -> list[int]:
+    conn: sa.Connection,
+    version_id: int,
+    cutoff: float,
+    *,
+    inclusive: bool,
+    limit: int | None = None,
+) -> bool:
     """Delete a version's rows older than ``cutoff`` (also those at it with ``inclusive``).
 
     Chunks wholly older go with their index entries; a chunk that straddles the
-    cutoff is trimmed in place (its dropped rows blanked). Returns the feature
-    chunk ids of the deleted chunks.
+    cutoff is trimmed in place (its dropped rows blanked). With ``limit``, the
+    oldest ``limit`` such chunks only; returns whether chunks to delete or trim
+    are left for another call.
     """
     import pyarrow as pa
     import pyarrow.compute as pcx
 
     pc = t.prediction_chunks
     older = pc.c.first_time <= cutoff if inclusive else pc.c.first_time < cutoff
-    hit = conn.execute(
-        sa.select(pc.c.id, pc.c.model_id, pc.c.feature_chunk_id, pc.c.data).where(
-            pc.c.model_version_id == version_id, older
-        )
-    ).all()
-    gone_features: list[int] = []
-    for chunk in hit:
+    query = (
+        sa.select(pc.c.id, pc.c.model_id, pc.c.data)
+        .where(pc.c.model_version_id == version_id, older)
+        .order_by(pc.c.first_time, pc.c.id)
+    )
+    hit = conn.execute(query if limit is None else query.limit(limit + 1)).all()
+    more = limit is not None and len(hit) > limit
+    for chunk in hit[:limit]:
         table = arrow_table(chunk.data)
         times = np.asarray(table.column("time").to_numpy(zero_copy_only=False), dtype=np.float64)
         live = ~np.isnan(times)
@@ -329,8 +336,6 @@ def delete_rows_up_to(
         keep = live & ~drop
         if not keep.any():
             conn.execute(pc.delete().where(pc.c.id == chunk.id))
-            if chunk.feature_chunk_id is not None:
-                gone_features.append(int(chunk.feature_chunk_id))
             continue
         mask = pa.array(keep)
         blanked = pa.Table.from_arrays(
@@ -348,4 +353,4 @@ def delete_rows_up_to(
                 data=encode_columns(blanked),
             )
         )
-    return gone_features
+    return more

@@ -370,8 +370,10 @@ class IngestService:
                     written.drift_done.append(key)
         upsert_drift(conn, drift_rows)
         upsert_summaries(conn, summary_rows)
-        if self._due(("version", version_id), now):
-            prune_version_rows(conn, version_id, self.retention)
+        if self._due(("version", version_id), now) and prune_version_rows(
+            conn, version_id, self.retention
+        ):
+            del self._last_retention[("version", version_id)]  # more to prune: next batch too
         return n
 
     def _insert_predictions(

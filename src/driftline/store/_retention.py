@@ -19,7 +19,7 @@ from driftline.store._chunks import delete_rows_up_to, nth_newest_time
 if TYPE_CHECKING:
     from driftline.config import Settings
 
-__all__ = ["RetentionPolicy", "prune_model_rows", "prune_version_rows"]
+__all__ = ["MAX_CHUNKS_PER_PASS", "RetentionPolicy", "prune_model_rows", "prune_version_rows"]
 
 _DAY = 86_400.0
 
@@ -43,7 +43,9 @@ class RetentionPolicy:
     keep_features : bool, default True
         Keep the feature values of each prediction (in ``feature_chunks``).
     check_every_s : float, default 60
-        Seconds between retention passes per model version and service.
+        Seconds between retention passes per model version and service. A
+        pass deletes at most :data:`MAX_CHUNKS_PER_PASS` batches per bound; one
+        that leaves rows past a bound is followed by another at the next batch.
     feature_max_age_days : float or None, default None
         Feature values more than this many days older than the newest row of
         the version are deleted while their prediction rows stay (a stored
@@ -100,22 +102,39 @@ class RetentionPolicy:
             )
 
 
+#: Prediction chunks (batches) one retention pass deletes or trims at most. A version
+#: far past its bounds (a row bound reached at full ingest rate, a long outage) is
+#: caught up over the next passes, which run at once (see
+#: :meth:`driftline.store.IngestService`), instead of holding one ingest
+#: transaction for seconds.
+MAX_CHUNKS_PER_PASS = 20
+
+
 def _delete_predictions_up_to(
     conn: sa.Connection, version_id: int, cutoff: float, inclusive: bool
-) -> None:
+) -> bool:
+    """Delete raw rows up to ``cutoff``; whether rows past it are left for the next pass."""
     fc = t.feature_chunks
-    delete_rows_up_to(conn, version_id, cutoff, inclusive=inclusive)
+    more = delete_rows_up_to(
+        conn, version_id, cutoff, inclusive=inclusive, limit=MAX_CHUNKS_PER_PASS
+    )
     chunk_older = fc.c.last_time <= cutoff if inclusive else fc.c.last_time < cutoff
     conn.execute(fc.delete().where(fc.c.model_version_id == version_id, chunk_older))
+    return more
 
 
-def prune_version_rows(conn: sa.Connection, version_id: int, policy: RetentionPolicy) -> None:
-    """Apply the row and age bounds to the raw predictions of one version."""
+def prune_version_rows(conn: sa.Connection, version_id: int, policy: RetentionPolicy) -> bool:
+    """Apply the row and age bounds to the raw predictions of one version.
+
+    Deletes at most :data:`MAX_CHUNKS_PER_PASS` chunks per bound; returns whether
+    rows past a bound are left (run another pass soon).
+    """
     pc = t.prediction_chunks
+    more = False
     if policy.max_rows_per_version is not None:
         cutoff = nth_newest_time(conn, version_id, policy.max_rows_per_version)
         if cutoff is not None:
-            _delete_predictions_up_to(conn, version_id, cutoff, inclusive=True)
+            more = _delete_predictions_up_to(conn, version_id, cutoff, inclusive=True)
     features_days = policy.feature_max_age_days
     if policy.max_age_days is not None and features_days is not None:
         features_days = features_days if features_days < policy.max_age_days else None
@@ -125,13 +144,14 @@ def prune_version_rows(conn: sa.Connection, version_id: int, policy: RetentionPo
         ).scalar()
         if newest is not None and policy.max_age_days is not None:
             limit = newest - policy.max_age_days * _DAY
-            _delete_predictions_up_to(conn, version_id, limit, inclusive=False)
+            more = _delete_predictions_up_to(conn, version_id, limit, inclusive=False) or more
         if newest is not None and features_days is not None:
             fc = t.feature_chunks
             limit = newest - features_days * _DAY
             conn.execute(
                 fc.delete().where(fc.c.model_version_id == version_id, fc.c.last_time < limit)
             )
+    return more
 
 
 def prune_model_rows(conn: sa.Connection, model_id: int, policy: RetentionPolicy) -> None:
