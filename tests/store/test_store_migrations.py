@@ -145,3 +145,58 @@ def test_rows_of_0005_move_into_prediction_chunks(empty_database_url: str) -> No
         assert sum(w.n_labels for w in query.window_series("p", "m")) == 2
     finally:
         store.close()
+
+
+def test_0006_downgrades_with_its_rows_and_upgrades_again(empty_database_url: str) -> None:
+    """The rows of the chunks go back into ``predictions`` (as releases before 0006 stored them)."""
+    import uuid
+
+    from alembic import command
+
+    from driftline.store import IngestService, QueryService
+    from driftline.store._migrate import alembic_config
+    from driftline.store.payloads import PredictionsBatch
+
+    store = Store.open(empty_database_url)
+    svc = IngestService(store)
+    svc.ingest(
+        PredictionsBatch(
+            batch_id=uuid.uuid4().hex, project="p", model="m", version="v1", ids=["a", "b"],
+            timestamps=[10.0, 20.0], features={"x": [1.5, 2.5]}, predictions=[1, 0],
+            scores=[0.9, 0.2], latency_ms=[3.5, 4.0], errors=[None, "timeout"],
+        )
+    )  # fmt: skip
+    svc.ingest(
+        PredictionsBatch(
+            batch_id=uuid.uuid4().hex, project="p", model="m", version="v1", ids=["c"],
+            timestamps=[30.0], predictions=["cat"],
+        )
+    )  # fmt: skip
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+    with store.engine.connect() as conn:
+        assert "prediction_chunks" not in sa.inspect(conn).get_table_names()
+        rows = conn.execute(
+            sa.text(
+                "SELECT prediction_id, time, output, score, latency_ms, error, feature_row "
+                "FROM predictions ORDER BY id"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("a", 10.0, "1", "0.9", 3.5, None, 0),
+        ("b", 20.0, "0", "0.2", 4.0, "timeout", 1),
+        ("c", 30.0, '"cat"', None, None, None, None),
+    ]
+    store.close()
+    store = Store.open(empty_database_url)  # and up again
+    try:
+        b = QueryService(store).get_prediction("p", "m", "b")
+        assert (b["prediction"], b["score"], b["error"], b["features"]) == (
+            0,
+            0.2,
+            "timeout",
+            {"x": 2.5},
+        )
+        assert QueryService(store).get_prediction("p", "m", "c")["prediction"] == "cat"
+    finally:
+        store.close()

@@ -51,7 +51,7 @@ __all__ = [
     "alert_from_row",
     "alerts_by_fingerprint",
     "claim_notifications",
-    "count_dirty",
+    "count_on_ingest",
     "delete_group",
     "delete_monitor",
     "due_groups",
@@ -165,10 +165,10 @@ def mark_dirty(conn: sa.Connection, project: str, model: str) -> int:
     return int(conn.execute(m.update().where(*where).values(dirty=True)).rowcount)
 
 
-def count_dirty(conn: sa.Connection, project: str, model: str) -> int:
-    """How many ``on_ingest`` monitors of a model are flagged for the next pass."""
+def count_on_ingest(conn: sa.Connection, project: str, model: str) -> int:
+    """How many enabled ``on_ingest`` monitors a model has."""
     m = t.monitors
-    where = [m.c.project == project, m.c.model == model, m.c.on_ingest.is_(True), m.c.dirty]
+    where = [m.c.project == project, m.c.model == model, m.c.on_ingest.is_(True), m.c.enabled]
     return int(conn.execute(sa.select(sa.func.count()).select_from(m).where(*where)).scalar_one())
 
 

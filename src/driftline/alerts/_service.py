@@ -246,12 +246,17 @@ class AlertService:
         """Flag the ``on_ingest`` monitors of a model for the next pass.
 
         Returns how many of them wait for a pass now (flagged by this call or
-        before it): 0 means there is nothing to wake the scheduler for. Cheap
-        (one UPDATE that touches only clean on_ingest monitors, and a count
-        when it touched none), so the server calls it after every ingest.
+        before it): 0 means there is nothing to wake the scheduler for. Cheap,
+        so the server calls it after every ingest: a model without such
+        monitors costs one read, one with them also an UPDATE that touches only
+        the clean ones.
         """
-        with self.store.begin() as conn:
-            return repo.mark_dirty(conn, project, model) or repo.count_dirty(conn, project, model)
+        with self.store.read() as conn:
+            n = repo.count_on_ingest(conn, project, model)
+        if n:
+            with self.store.begin() as conn:
+                repo.mark_dirty(conn, project, model)
+        return n
 
     # -- config --------------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ __all__ = [
     "arrow_table",
     "decode_columns",
     "encode_columns",
-    "is_json_field",
     "paused_gc",
+    "table_values",
 ]
 
 CHUNK_COMPRESSION: str | None = None
@@ -111,27 +111,30 @@ def arrow_table(data: bytes) -> Any:
     return pa.ipc.open_stream(pa.py_buffer(data)[4:]).read_all()
 
 
-def is_json_field(field: Any) -> bool:
-    """Whether a column of :func:`arrow_table` holds JSON texts (values of mixed types)."""
-    return bool(field.metadata and field.metadata.get(_JSON_KEY))
+def table_values(table: Any) -> dict[str, list[Any]]:
+    """The columns of an :func:`arrow_table` (or rows taken from it) as Python values.
+
+    Null is ``None``; the columns kept as JSON texts (values of mixed types) are parsed.
+    """
+    out: dict[str, list[Any]] = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        values = column.to_pylist()
+        if field.metadata and field.metadata.get(_JSON_KEY):
+            values = [None if v is None else json.loads(v) for v in values]
+        out[field.name] = values
+    return out
 
 
 def decode_columns(data: bytes) -> dict[str, list[Any]]:
     """Inverse of :func:`encode_columns` (also for ``DLF1`` chunks of earlier releases)."""
     data = bytes(data)
-    out: dict[str, list[Any]] = {}
     if data[:4] == _CHUNK_MAGIC:
-        table = arrow_table(data)
-        for field, column in zip(table.schema, table.columns, strict=True):
-            values = column.to_pylist()
-            if is_json_field(field):
-                values = [None if v is None else json.loads(v) for v in values]
-            out[field.name] = values
-        return out
+        return table_values(arrow_table(data))
     if data[:4] != _CHUNK_MAGIC_V1:
         raise ValueError("feature chunk: expected bytes starting with b'DLF2' or b'DLF1'")
     size = int.from_bytes(data[4:8], "little")
     header = json.loads(data[8 : 8 + size].decode("utf-8"))
+    out: dict[str, list[Any]] = {}
     pos = 8 + size
     for col in header:
         blob = data[pos : pos + col["size"]]

@@ -41,13 +41,12 @@ from driftline.store._bulk import (
     arrow_table,
     decode_columns,
     encode_columns,
-    is_json_field,
     paused_gc,
+    table_values,
 )
 from driftline.store._sql import chunks
 
 __all__ = [
-    "ROW_COLUMNS",
     "StoredPrediction",
     "decode_rows",
     "delete_rows_up_to",
@@ -57,9 +56,6 @@ __all__ = [
     "predictions_by_id",
     "take_rows",
 ]
-
-ROW_COLUMNS = ("id", "time", "output", "score", "latency_ms", "error")
-"""The columns of a prediction chunk, in order."""
 
 _ID_COLUMNS = ("model_id", "prediction_id", "chunk_id", "chunk_row")
 _SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38)  # json_each built in
@@ -211,14 +207,7 @@ def take_rows(data: bytes, rows: Sequence[int]) -> dict[str, list[Any]]:
     """Rows ``rows`` of a chunk, column by column, as Python values."""
     import pyarrow as pa
 
-    table = arrow_table(data).take(pa.array(rows, type=pa.int64()))
-    out: dict[str, list[Any]] = {}
-    for field, column in zip(table.schema, table.columns, strict=True):
-        values = column.to_pylist()
-        if is_json_field(field):
-            values = [None if v is None else json.loads(v) for v in values]
-        out[field.name] = values
-    return out
+    return table_values(arrow_table(data).take(pa.array(rows, type=pa.int64())))
 
 
 def _chunks(conn: sa.Connection, chunk_ids: list[int]) -> list[Any]:

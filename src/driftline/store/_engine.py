@@ -265,13 +265,15 @@ class Store:
         thread.start()
         return True
 
-    def _defer_checkpoints(self, dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    def _defer_checkpoints(self, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         # A commit checkpoints only when the thread has fallen far behind (it would
         # otherwise sync the database file itself, in the middle of a request).
         pages = SQLITE_WAL_AUTOCHECKPOINT_PAGES
         if self._checkpointer is not None:
             pages *= SQLITE_DEFERRED_CHECKPOINT_FACTOR
-        dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+        if record.info.get("wal_autocheckpoint") != pages:  # a statement only on a change
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+            record.info["wal_autocheckpoint"] = pages
 
     def stop_checkpointer(self) -> None:
         """Stop the thread of :meth:`start_checkpointer` (a no-op without one)."""

@@ -7,7 +7,7 @@ duplicate and nothing is stored again.
 
 A predictions batch is converted to arrays, profiled and encoded before the
 write transaction; inside it, the rows go in as one columnar chunk with one
-id-index entry per row (one ``executemany`` on SQLite, ``COPY`` on
+id-index entry per row (one ``INSERT ... SELECT`` on SQLite, ``COPY`` on
 PostgreSQL; see :mod:`driftline.store._chunks`), the features as one chunk,
 and each touched
 bucket's profile is merged (from the service's cache of the bucket when its
@@ -319,7 +319,7 @@ class IngestService:
         else:
             model_id, version_id = known
         ts = prepared.times
-        self._insert_predictions(conn, batch, model_id, version_id, ts, prepared)
+        self._insert_predictions(conn, batch, model_id, version_id, prepared)
         join_pending(conn, batch, model_id, version_id, ts, self.bucket_seconds, now)
         ctx = prepared.context
         parts = prepared.parts
@@ -382,9 +382,9 @@ class IngestService:
         batch: PredictionsBatch,
         model_id: int,
         version_id: int,
-        ts: np.ndarray,
         prepared: _Prepared,
     ) -> None:
+        ts = prepared.times
         feature_chunk_id: int | None = None
         if prepared.features is not None:
             fc = t.feature_chunks

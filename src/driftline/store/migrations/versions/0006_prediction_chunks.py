@@ -9,11 +9,14 @@ feature chunk, or per 10,000 rows of a version without features), each row's
 id into ``prediction_ids``; then ``predictions`` is dropped. Self-contained:
 the chunk layout is written here as it is defined at this revision (a ``DLF2``
 magic and an Arrow IPC stream; the JSON texts of outputs and scores kept as
-they were stored, flagged as JSON columns).
+they were stored, flagged as JSON columns). The downgrade moves the rows of the
+chunks back (rows deleted by retention stay deleted).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -163,4 +166,91 @@ def _move_rows(conn: sa.Connection) -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0006: the rows moved into prediction chunks are not moved back")
+    op.create_table(
+        "predictions",
+        sa.Column("id", _BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("model_id", sa.Integer(), nullable=False),
+        sa.Column("model_version_id", sa.Integer(), nullable=False),
+        sa.Column("prediction_id", sa.String(length=256), nullable=False),
+        sa.Column("time", sa.Float(), nullable=False),
+        sa.Column("output", sa.Text(), nullable=True),
+        sa.Column("score", sa.Text(), nullable=True),
+        sa.Column("latency_ms", sa.Float(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("feature_chunk_id", sa.BigInteger(), nullable=True),
+        sa.Column("feature_row", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["model_id"],
+            ["models.id"],
+            name=op.f("fk_predictions_model_id_models"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["model_version_id"],
+            ["model_versions.id"],
+            name=op.f("fk_predictions_model_version_id_model_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_predictions")),
+    )
+    with op.batch_alter_table("predictions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_predictions_model_id_prediction_id"),
+            ["model_id", "prediction_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_predictions_model_version_id_time"),
+            ["model_version_id", "time"],
+            unique=False,
+        )
+    _move_rows_back(op.get_bind())
+    op.drop_table("prediction_ids")
+    op.drop_index(
+        op.f("ix_prediction_chunks_model_version_id_last_time"), table_name="prediction_chunks"
+    )
+    op.drop_table("prediction_chunks")
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _move_rows_back(conn: sa.Connection) -> None:
+    """Rows of every chunk (blanked ones left out) back into ``predictions``, in order."""
+    import pyarrow as pa
+
+    meta = sa.MetaData()
+    chunk_t = sa.Table("prediction_chunks", meta, autoload_with=conn)
+    rows_t = sa.Table("predictions", meta, autoload_with=conn)
+    query = sa.select(chunk_t).order_by(chunk_t.c.id)
+    for chunk in conn.execute(query, execution_options={"stream_results": True}).yield_per(16):
+        table = pa.ipc.open_stream(pa.py_buffer(bytes(chunk.data))[4:]).read_all()
+        cols: dict[str, list[Any]] = {}
+        for field, column in zip(table.schema, table.columns, strict=True):
+            values = column.to_pylist()
+            as_json = bool(field.metadata and field.metadata.get(b"driftline.json"))
+            if field.name in ("output", "score") and not as_json:
+                values = [_json_text(v) for v in values]  # stored as JSON text before 0006
+            cols[field.name] = values
+        feature_rows = cols.get("feature_row") or list(range(table.num_rows))
+        out = [
+            {
+                "model_id": chunk.model_id,
+                "model_version_id": chunk.model_version_id,
+                "prediction_id": pid,
+                "time": cols["time"][k],
+                "output": cols["output"][k],
+                "score": cols["score"][k],
+                "latency_ms": cols["latency_ms"][k],
+                "error": cols["error"][k],
+                "feature_chunk_id": chunk.feature_chunk_id,
+                "feature_row": None if chunk.feature_chunk_id is None else feature_rows[k],
+            }
+            for k, pid in enumerate(cols["id"])
+            if pid is not None
+        ]
+        if out:
+            conn.execute(rows_t.insert(), out)
