@@ -212,7 +212,7 @@ def bench_latency(repeats: int, workdir: Path) -> dict[str, Any]:
 def _hour_batch(
     rng: np.random.Generator, hours: Sequence[int], rows: int, t0: float, tag: str
 ) -> Any:
-    from driftline.store.payloads import PredictionsBatch
+    from driftline.wire import PredictionsBatch
 
     n = len(hours) * rows
     stamps = np.repeat(np.asarray(hours, dtype=float) * HOUR + t0, rows) + np.tile(
@@ -273,7 +273,7 @@ def bench_evaluation(
     from driftline.profile import profile
     from driftline.schema import Schema
     from driftline.store import IngestService, Store
-    from driftline.store.payloads import ReferencePayload
+    from driftline.wire import ReferencePayload
 
     rng = np.random.default_rng(0)
     now0 = time.time()

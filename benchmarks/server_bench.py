@@ -430,7 +430,7 @@ def seed_year(database_url: str, *, hours: int, rows_per_hour: int, seed: int) -
     import numpy as np
 
     from driftline.store import IngestService, Store
-    from driftline.store.payloads import PredictionsBatch
+    from driftline.wire import PredictionsBatch
 
     store = Store.open(database_url)
     svc = IngestService(store)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from driftline.store import IngestService, Store
-from driftline.store.payloads import PredictionsBatch
+from driftline.wire import PredictionsBatch
 
 
 def make_batches(

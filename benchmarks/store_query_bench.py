@@ -13,8 +13,9 @@ query computes them). Then it times, on SQLite (and PostgreSQL with
   (computed from the profiles and stored);
 * ``series_daily_month_cold`` / ``_warm``: 30 daily windows, first query
   (merges 24 bucket profiles per day) and second (stored);
-* ``window_series_week_cold``: the Report-based :meth:`QueryService.window_series`
-  of one week with drift, the path a drift chart used before.
+* ``window_series_week_cold``: :meth:`QueryService.window_series` of one week
+  with drift (per column, from the profiles through :mod:`driftline.analysis`),
+  the path a drift chart used before.
 
 Run from the repository root::
 
@@ -39,15 +40,15 @@ import sqlalchemy as sa
 
 from driftline.profile import profile
 from driftline.store import QueryService, Store
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._versions import SOURCE_USER
-from driftline.store._window_drift import (
+from driftline.store.windows import (
     WINDOW_DRIFT_METHOD,
     drift_row,
+    encode_profile,
     profile_drift,
     upsert_drift,
 )
-from driftline.store._windows import encode_profile
 
 T0 = 1_700_000_000.0 - (1_700_000_000.0 % 86_400)
 

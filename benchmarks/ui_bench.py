@@ -40,8 +40,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from store_query_bench import T0, build
 
-from driftline.server import create_app
 from driftline.store import Store
+from driftline.ui import create_dashboard_app
 
 
 def _requests(hours: int, days: int) -> dict[str, str]:
@@ -62,7 +62,7 @@ def _requests(hours: int, days: int) -> dict[str, str]:
 async def _measure(url: str, hours: int, repeat: int, days: int) -> dict[str, Any]:
     store = Store.open(url)
     now = T0 + 3600.0 * hours
-    app = create_app(store, clock=lambda: now)
+    app = create_dashboard_app(store, clock=lambda: now)
     out: dict[str, Any] = {"cold_ms": {}, "warm_p50_ms": {}, "bytes": {}}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

@@ -47,10 +47,9 @@ def main() -> int:
 
     from driftline.analysis import Report
     from driftline.config import Settings
-    from driftline.examples import generate_loans
-    from driftline.server import create_app
+    from driftline.examples import generate_loans, seed_demo
     from driftline.store import Store, TokenService
-    from driftline.ui._seed import seed_demo
+    from driftline.ui import create_dashboard_app
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,7 +61,7 @@ def main() -> int:
     editor = TokenService(store).create("alice", "*", "admin")
     settings = Settings(data_dir=root, database_url="", server_url=None, token=None)
     clock = [NOW - 36 * 3600.0]  # the monitors evaluate every hour of the last day and a half
-    app = create_app(store, settings, auth_required=True, clock=lambda: clock[0])
+    app = create_dashboard_app(store, settings, auth_required=True, clock=lambda: clock[0])
     alerts = app.state.driftline.alerts
     alerts.ensure_default_monitors("shop", "ranker")
     for hour in range(36, -1, -1):

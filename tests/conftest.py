@@ -25,7 +25,7 @@ from hypothesis import settings as hypothesis_settings
 
 from driftline.store import Store
 from driftline.store._engine import normalise_url
-from driftline.store._schema import metadata
+from driftline.store.tables import metadata
 
 # Hypothesis: no per-example deadline (the CI machine has two shared cores) and a fixed
 # derandomised search, so a run is reproducible.

@@ -15,8 +15,8 @@ at the boundary with ``raise ... from exc``.
      ├── InsufficientDataError              too few values to compute a statistic
      ├── ConfigError (ValueError)           settings or environment variables that do not parse
      ├── StoreError                         the database failed or holds unexpected data
-     │    ├── NotFoundError (LookupError)   a project, model, run... that does not exist
-     │    └── CheckpointError               a checkpoint that is missing, corrupt or outside its root
+     │    └── NotFoundError (LookupError)   a project, model, run... that does not exist
+     ├── CheckpointError                    a checkpoint file that is missing, corrupt or outside its root
      ├── AuthError                          missing or invalid credentials
      │    └── PermissionDeniedError         valid credentials without the needed role
      ├── TransportError                     the SDK could not reach the server
@@ -85,7 +85,7 @@ class NotFoundError(StoreError, LookupError):
     """A project, model, version, run or other object that does not exist."""
 
 
-class CheckpointError(StoreError):
+class CheckpointError(DriftlineError):
     """A checkpoint or manifest that is missing, corrupt, or points outside its root."""
 
 

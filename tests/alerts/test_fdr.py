@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import false_discovery_control
 
-from driftline.alerts import Evaluation, control_false_discoveries
+from driftline.alerts.decisions import Evaluation, control_false_discoveries
 from driftline.errors import InputError
 
 

@@ -123,15 +123,15 @@ def test_three_failures_then_success_delivers_exactly_once(
     first = svc.deliver_due(T)
     assert (first.claimed, first.retrying) == (1, 1)
     [row] = svc.list_notifications()
-    assert row["status"] == "pending" and "HTTP 500" in row["last_error"]
-    assert row["next_attempt_at"] > T  # backoff, not a tight loop
+    assert row.status == "pending" and "HTTP 500" in row.last_error
+    assert row.next_attempt_at > T  # backoff, not a tight loop
     drain(svc, T + 5, T + 600)
     [row] = svc.list_notifications()
-    assert row["status"] == "delivered" and row["attempts"] == 4
-    assert [a["ok"] for a in row["attempt_log"]] == [False, False, False, True]
+    assert row.status == "delivered" and row.attempts == 4
+    assert [a.ok for a in row.attempt_log] == [False, False, False, True]
     assert len(receiver.requests) == 4 and len(receiver.ok) == 1
     assert {r["id"] for r in receiver.requests} == {"n1"}  # one idempotency key throughout
-    assert svc.list_notifications(status="delivered")[0]["id"] == "n1"
+    assert svc.list_notifications(status="delivered")[0].id == "n1"
     # a restart (a new service on the same store) neither loses nor re-sends it
     again = service(store)
     assert again.deliver_due(T + 10_000).claimed == 0
@@ -182,8 +182,8 @@ def test_a_permanent_error_fails_at_once_and_is_visible(store: Store) -> None:
         run = svc.deliver_due(T)
         assert (run.claimed, run.failed) == (1, 1)
         [row] = svc.list_notifications(status="failed")
-        assert row["last_error"].startswith("not retryable") and "404" in row["last_error"]
-        assert row["attempt_log"][0]["retryable"] is False
+        assert row.last_error.startswith("not retryable") and "404" in row.last_error
+        assert row.attempt_log[0].retryable is False
         assert svc.deliver_due(T + 3600).claimed == 0
     finally:
         receiver.close()
@@ -197,8 +197,8 @@ def test_retries_give_up_after_max_attempts(store: Store) -> None:
         enqueue(store)
         drain(svc, T, T + 60, step=1.0)
         [row] = svc.list_notifications()
-        assert row["status"] == "failed" and row["attempts"] == 3
-        assert "giving up after 3 attempts" in row["last_error"]
+        assert row.status == "failed" and row.attempts == 3
+        assert "giving up after 3 attempts" in row.last_error
         assert len(receiver.requests) == 3
     finally:
         receiver.close()
@@ -208,7 +208,7 @@ def test_an_unknown_receiver_fails_with_its_name(store: Store) -> None:
     svc = service(store)
     enqueue(store)
     assert svc.deliver_due(T).failed == 1
-    assert "no receiver named 'team'" in svc.list_notifications()[0]["last_error"]
+    assert "no receiver named 'team'" in svc.list_notifications()[0].last_error
 
 
 CHILD = textwrap.dedent(
@@ -244,7 +244,7 @@ def test_kill_9_while_sending_loses_nothing_and_duplicates_at_most_one(store_url
                 if child.poll() is None:
                     child.kill()
             hang.set()
-            assert svc.list_notifications()[0]["status"] == "sending"
+            assert svc.list_notifications()[0].status == "sending"
             assert svc.deliver_due(T + 30).claimed == 0  # the dead claim still holds
             run = svc.deliver_due(T + 61)
             assert (run.claimed, run.delivered) == (1, 1)
@@ -255,7 +255,7 @@ def test_kill_9_while_sending_loses_nothing_and_duplicates_at_most_one(store_url
                 time.sleep(0.01)
             assert [r["id"] for r in receiver.requests] == ["n1", "n1"]
             [row] = svc.list_notifications()
-            assert row["status"] == "delivered" and row["attempts"] == 2
+            assert row.status == "delivered" and row.attempts == 2
     finally:
         hang.set()
         receiver.close()

@@ -14,7 +14,7 @@ from driftline.alerts._service import AlertService
 from driftline.alerts._spec import AlertingConfig
 from driftline.errors import InputError
 from driftline.store import IngestService, Store
-from driftline.store.payloads import PredictionsBatch
+from driftline.wire import PredictionsBatch
 
 T = 1_800_000_000.0 - (1_800_000_000.0 % 86_400)
 
@@ -149,7 +149,7 @@ def test_two_processes_share_one_lease(postgres_database: str) -> None:
     import subprocess
     import sys
 
-    from driftline.store._schema import scheduler_leases
+    from driftline.store.tables import scheduler_leases
 
     with Store.open(postgres_database) as store, store.begin() as conn:
         conn.execute(scheduler_leases.delete())

@@ -28,7 +28,7 @@ from driftline.errors import InputError, NotFoundError
 from driftline.profile import profile
 from driftline.schema import Schema
 from driftline.store import IngestService, QueryService, Store
-from driftline.store.payloads import PredictionsBatch, ReferencePayload
+from driftline.wire import PredictionsBatch, ReferencePayload
 
 HOUR = 3600.0
 T0 = 1_800_000_000.0 - (1_800_000_000.0 % 86_400)
@@ -151,7 +151,7 @@ def test_apply_reports_what_changed_and_prunes(store: Store) -> None:
     assert changed.updated == ("age-drift",) and changed.deleted == ("volume",)
     assert changed.silences_created == 1
     # prune only touches monitors of the same source
-    assert [m["name"] for m in svc.list_monitors()] == ["age-drift", "api-made"]
+    assert [m.name for m in svc.list_monitors()] == ["age-drift", "api-made"]
     cfg = svc.config()
     assert cfg.monitor("age-drift").severity == "critical"
     assert cfg.route is not None and cfg.route.receiver == "team"
@@ -177,14 +177,14 @@ def test_a_drift_monitor_fires_notifies_and_resolves_end_to_end(
     assert "drift of 'age'" in outcome.reason and "> 0.1" in outcome.reason
     assert run.notifications == 0  # group_wait 30s first
     [alert] = svc.list_alerts(project="shop", state="firing")
-    detail = svc.get_alert(alert["fingerprint"])
-    assert [e["event"] for e in detail["events"]] == ["fired"]
-    assert detail["events"][0]["reason"].startswith("fired: drift of 'age'")
-    assert detail["monitor_state"]["name"] == "age-drift"
-    assert [r["window_end"] for r in detail["evidence"]] == [T0 + 2 * HOUR]
+    detail = svc.get_alert(alert.fingerprint)
+    assert [e.event for e in detail.events] == ["fired"]
+    assert detail.events[0].reason.startswith("fired: drift of 'age'")
+    assert detail.monitor_state.name == "age-drift"
+    assert [r.window_end for r in detail.evidence] == [T0 + 2 * HOUR]
     state = svc.get_monitor("age-drift")
-    assert state["open_alert"]["fingerprint"] == alert["fingerprint"]
-    assert state["last_result"]["firing"] is True and state["last_result"]["value"] > 0.1
+    assert state.open_alert.fingerprint == alert.fingerprint
+    assert state.last_result.firing is True and state.last_result.value > 0.1
 
     clock.t += 40  # group_wait passed; the judged window is not evaluated again
     run = svc.evaluate_due()
@@ -205,11 +205,11 @@ def test_a_drift_monitor_fires_notifies_and_resolves_end_to_end(
     assert svc.deliver_due().delivered == 1
     assert hook.bodies[-1]["status"] == "resolved"
     assert svc.list_alerts(state="firing") == []
-    events = svc.get_alert(alert["fingerprint"])["events"]
-    assert [(e["from_state"], e["to_state"]) for e in events] == [
+    events = svc.get_alert(alert.fingerprint).events
+    assert [(e.from_state, e.to_state) for e in events] == [
         (None, "firing"), ("firing", "resolved")
     ]  # fmt: skip
-    assert [c["state"] for c in svc.alert_counts()] == ["resolved"]
+    assert [c.state for c in svc.alert_counts()] == ["resolved"]
 
 
 def test_acknowledge_and_resolve_by_hand(store: Store, rng: np.random.Generator) -> None:
@@ -220,18 +220,18 @@ def test_acknowledge_and_resolve_by_hand(store: Store, rng: np.random.Generator)
     svc.apply(config(None, drift_monitor()))
     svc.evaluate_due()
     [alert] = svc.list_alerts()
-    fp = alert["fingerprint"]
+    fp = alert.fingerprint
     clock.t += 10
     acked = svc.acknowledge(fp, by="ana")
-    assert acked["state"] == "acknowledged" and acked["acknowledged_by"] == "ana"
-    assert svc.alert_counts() == [{"project": "shop", "model": "ranker", "severity": "warning",
+    assert acked.state == "acknowledged" and acked.alert.acknowledged_by == "ana"
+    assert [c.to_dict() for c in svc.alert_counts()] == [{"project": "shop", "model": "ranker", "severity": "warning",
                                    "state": "acknowledged", "count": 1}]  # fmt: skip
     with pytest.raises(InputError, match="by"):
         svc.acknowledge(fp, by=" ")
     clock.t += 10
     done = svc.resolve(fp, by="ana")
-    assert done["state"] == "resolved"
-    assert [e["reason"] for e in done["events"]][-2:] == ["acknowledged by ana", "resolved by ana"]
+    assert done.state == "resolved"
+    assert [e.reason for e in done.events][-2:] == ["acknowledged by ana", "resolved by ana"]
     with pytest.raises(NotFoundError, match="fingerprint"):
         svc.get_alert("nope")
     with pytest.raises(InputError, match="state"):
@@ -249,12 +249,12 @@ def test_a_silence_mutes_until_it_is_expired(
     s = svc.create_silence(['alertname="age-drift"'], T0 + 2 * HOUR, created_by="ana",
                            comment="known migration")  # fmt: skip
     route = svc.test_route({"alertname": "age-drift", "project": "shop", "model": "ranker"})
-    assert route["receivers"] == ["team"] and route["silenced_by"]["id"] == s.id
+    assert route.receivers == ("team",) and route.silenced_by.id == s.id
     svc.evaluate_due()
     [alert] = svc.list_alerts()
-    events = svc.get_alert(alert["fingerprint"])["events"]
-    assert [e["event"] for e in events] == ["fired", "muted"]
-    assert "known migration" in events[1]["reason"]
+    events = svc.get_alert(alert.fingerprint).events
+    assert [e.event for e in events] == ["fired", "muted"]
+    assert "known migration" in events[1].reason
     clock.t += 60
     assert svc.evaluate_due().notifications == 0
     assert [x.id for x in svc.list_silences(active_only=True)] == [s.id]
@@ -302,9 +302,9 @@ def test_failing_and_slow_monitors_do_not_hold_up_the_others(
     assert by["slow"].status == "failed" and "monitor_timeout" in by["slow"].reason
     assert took < 1.4  # bounded by the timeout, not by the slow monitor
     [failure] = svc.monitor_results("bad-window")
-    assert failure["firing"] is None and failure["reason"].startswith("evaluation failed")
+    assert failure.firing is None and failure.reason.startswith("evaluation failed")
     # a failed monitor waits for its next schedule instead of looping
-    assert svc.get_monitor("bad-window")["next_due_at"] > clock.t
+    assert svc.get_monitor("bad-window").next_due_at > clock.t
     assert query.slow_done.wait(10)  # let the abandoned read finish before the store closes
 
 
@@ -320,7 +320,7 @@ def test_on_ingest_monitors_run_after_ingest(store: Store, rng: np.random.Genera
     assert svc.mark_ingest("shop", "ranker") == 1  # still waiting: the scheduler is woken again
     run = svc.evaluate_due()
     assert [(o.monitor, o.status) for o in run.outcomes] == [("live", "evaluated")]
-    assert svc.get_monitor("live")["dirty"] is False
+    assert svc.get_monitor("live").dirty is False
     assert svc.mark_ingest("shop", "other") == 0  # no on_ingest monitor: nothing to wake for
 
 
@@ -339,9 +339,9 @@ def test_catch_up_judges_the_latest_window_and_clock_jumps_change_nothing(
     run = svc.evaluate_due()
     results = svc.monitor_results("volume")
     # the missed windows are backfilled into the series, not replayed through the alert
-    assert [r["window_end"] for r in results] == [T0 + h * HOUR for h in range(1, 7)]
-    assert [r["firing"] for r in results] == [True, False, False, False, False, True]
-    assert all(r["reason"].startswith("backfilled after downtime") for r in results[1:5])
+    assert [r.window_end for r in results] == [T0 + h * HOUR for h in range(1, 7)]
+    assert [r.firing for r in results] == [True, False, False, False, False, True]
+    assert all(r.reason.startswith("backfilled after downtime") for r in results[1:5])
     assert run.outcomes[0].event == "still_firing"
     clock.t = T0 + 3 * HOUR  # the clock jumps back
     run = svc.evaluate_due()
@@ -351,7 +351,7 @@ def test_catch_up_judges_the_latest_window_and_clock_jumps_change_nothing(
 
         _repo.mark_dirty(conn, "shop", "ranker")
         conn.execute(
-            __import__("driftline.store._schema", fromlist=["monitors"])
+            __import__("driftline.store.tables", fromlist=["monitors"])
             .monitors.update()
             .values(next_due_at=T0)
         )
@@ -359,8 +359,8 @@ def test_catch_up_judges_the_latest_window_and_clock_jumps_change_nothing(
     assert outcome.status == "skipped" and "clock went backwards" in outcome.reason
     assert len(svc.monitor_results("volume")) == 6
     [alert] = svc.list_alerts()
-    assert alert["state"] == "firing" and alert["fired_at"] == T0 + HOUR + 5
-    assert [e["event"] for e in svc.get_alert(alert["fingerprint"])["events"]] == ["fired"]
+    assert alert.state == "firing" and alert.alert.fired_at == T0 + HOUR + 5
+    assert [e.event for e in svc.get_alert(alert.fingerprint).events] == ["fired"]
 
 
 def test_default_monitors_come_from_the_reference_once(
@@ -370,7 +370,7 @@ def test_default_monitors_come_from_the_reference_once(
     assert svc.ensure_default_monitors("shop", "ranker") == []  # no model, no reference
     upload_reference(store, rng)
     created = svc.ensure_default_monitors("shop", "ranker")
-    assert created and all(m["source"] == "default" for m in svc.list_monitors("shop", "ranker"))
+    assert created and all(m.source == "default" for m in svc.list_monitors("shop", "ranker"))
     assert any("age" in name for name in created)
     assert svc.ensure_default_monitors("shop", "ranker") == []
 
@@ -388,16 +388,16 @@ def test_a_critical_alert_inhibits_the_warnings_of_its_model(
     svc.apply(config(None, volume_monitor("a-volume", severity="critical", condition=low),
                      drift_monitor(), inhibit_rules=[rule]))  # fmt: skip
     svc.evaluate_due()
-    alerts = {a["labels"]["alertname"]: a for a in svc.list_alerts(state="firing")}
+    alerts = {a.labels["alertname"]: a for a in svc.list_alerts(state="firing")}
     assert set(alerts) == {"a-volume", "age-drift"}  # both fire: inhibition only mutes
-    events = svc.get_alert(alerts["age-drift"]["fingerprint"])["events"]
-    assert events[-1]["event"] == "muted" and "inhibited by 'a-volume'" in events[-1]["reason"]
-    preview = svc.test_route(alerts["age-drift"]["labels"])
-    assert preview["inhibited"].startswith("inhibited by 'a-volume'")
+    events = svc.get_alert(alerts["age-drift"].fingerprint).events
+    assert events[-1].event == "muted" and "inhibited by 'a-volume'" in events[-1].reason
+    preview = svc.test_route(alerts["age-drift"].labels)
+    assert preview.inhibited.startswith("inhibited by 'a-volume'")
     clock.t += 31
     assert svc.evaluate_due().notifications == 1
     [note] = svc.list_notifications()
-    assert [a["labels"]["alertname"] for a in note["payload"]["alerts"]] == ["a-volume"]
+    assert [a["labels"]["alertname"] for a in note.payload["alerts"]] == ["a-volume"]
 
 
 def test_estimated_accuracy_comes_from_the_window_scores(store: Store) -> None:
@@ -418,13 +418,13 @@ def test_estimated_accuracy_comes_from_the_window_scores(store: Store) -> None:
     [outcome] = svc.evaluate_due().outcomes
     assert outcome.firing is True, outcome.reason
     [result] = svc.monitor_results("est")
-    assert result["value"] == pytest.approx(0.75, abs=0.01)  # mean of max(p, 1 - p)
+    assert result.value == pytest.approx(0.75, abs=0.01)  # mean of max(p, 1 - p)
 
 
 def test_performance_against_the_reference_uses_the_references_own_metric(
     store: Store, rng: np.random.Generator
 ) -> None:
-    from driftline.alerts._signals import reference_series
+    from driftline.alerts._series import reference_series
 
     ref = rows(rng, 2000, 0.0)
     pred = np.asarray(ref["pred"])
@@ -469,14 +469,14 @@ def test_the_monitor_list_reads_every_state_at_once_and_agrees_with_each(
     clock.t += HOUR  # one more pass: the newest result must win
     ingest_hour(store, rng, T0 + 2 * HOUR, shift=25.0)
     svc.evaluate_due()
-    listed = {m["name"]: m for m in svc.list_monitors()}
+    listed = {m.name: m for m in svc.list_monitors()}
     assert sorted(listed) == ["age-drift", "quiet", "volume"]
     for name, state in listed.items():
         one = svc.get_monitor(name)
-        assert state["last_result"] == one["last_result"], name
-        assert state["open_alert"] == one["open_alert"], name
-    assert listed["age-drift"]["open_alert"]["state"] == "firing"
-    assert listed["age-drift"]["last_result"]["window_end"] == T0 + 3 * HOUR
+        assert state.last_result == one.last_result, name
+        assert state.open_alert == one.open_alert, name
+    assert listed["age-drift"].open_alert.state == "firing"
+    assert listed["age-drift"].last_result.window_end == T0 + 3 * HOUR
 
 
 def test_a_config_of_monitors_only_keeps_the_stored_routing(store: Store) -> None:
@@ -487,7 +487,7 @@ def test_a_config_of_monitors_only_keeps_the_stored_routing(store: Store) -> Non
     assert again.config_revision == first.config_revision
     kept = svc.config()
     assert kept.route == routed.route and kept.receivers == routed.receivers
-    assert sorted(m["name"] for m in svc.list_monitors()) == ["quiet", "volume"]
+    assert sorted(m.name for m in svc.list_monitors()) == ["quiet", "volume"]
     cleared = svc.apply(config(None, volume_monitor()))  # a routing section replaces it
     assert cleared.config_revision == first.config_revision + 1
     assert [r.webhook for r in svc.config().receivers] == [[]]

@@ -20,7 +20,7 @@ from driftline.alerts._spec import AlertingConfig
 from driftline.profile import profile
 from driftline.schema import Schema
 from driftline.store import IngestService, Store
-from driftline.store.payloads import PredictionsBatch, ReferencePayload
+from driftline.wire import PredictionsBatch, ReferencePayload
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -96,28 +96,28 @@ def test_a_sliding_monitor_judges_the_window_ending_at_the_last_full_hour(
     [outcome] = svc.evaluate_due().outcomes
     assert (outcome.status, outcome.firing, outcome.event) == ("evaluated", True, "fired")
     [r] = svc.monitor_results("busy")
-    assert (r["window_start"], r["window_end"], r["value"]) == (T0 + 4 * HOUR, T0 + 10 * HOUR, 1500)
+    assert (r.window_start, r.window_end, r.value) == (T0 + 4 * HOUR, T0 + 10 * HOUR, 1500)
     assert "04:00–10:00" in outcome.reason, outcome.reason
     # due again one step later, not one window later
-    assert svc.get_monitor("busy")["next_due_at"] == T0 + 11 * HOUR
+    assert svc.get_monitor("busy").next_due_at == T0 + 11 * HOUR
     clock.t += 120
     assert svc.evaluate_due().outcomes == ()
     clock.t = T0 + 11 * HOUR + 5
     [outcome] = svc.evaluate_due().outcomes
     assert outcome.event == "still_firing"
-    assert svc.monitor_results("busy")[-1]["window_start"] == T0 + 5 * HOUR
-    assert svc.monitor_results("busy")[-1]["value"] == 1400  # hours 5-9, hour 10 empty
+    assert svc.monitor_results("busy")[-1].window_start == T0 + 5 * HOUR
+    assert svc.monitor_results("busy")[-1].value == 1400  # hours 5-9, hour 10 empty
     # down for three steps: the missed windows (each on its own grid) are backfilled
     clock.t = T0 + 14 * HOUR + 5
     [outcome] = svc.evaluate_due().outcomes
     assert outcome.event == "resolved"
     results = svc.monitor_results("busy")
-    assert [(r["window_start"], r["window_end"]) for r in results] == [
+    assert [(r.window_start, r.window_end) for r in results] == [
         (T0 + (h - 6) * HOUR, T0 + h * HOUR) for h in range(10, 15)
     ]
     expected = [sum(n for h, n in sizes.items() if e - 6 <= h < e) for e in range(10, 15)]
-    assert [r["value"] for r in results] == expected == [1500, 1400, 1300, 1200, 1100]
-    assert all(r["reason"].startswith("backfilled after downtime") for r in results[2:4])
+    assert [r.value for r in results] == expected == [1500, 1400, 1300, 1200, 1100]
+    assert all(r.reason.startswith("backfilled after downtime") for r in results[2:4])
 
 
 def test_a_sliding_drift_monitor_reads_its_grid_and_an_on_ingest_one_the_running_window(
@@ -135,13 +135,13 @@ def test_a_sliding_drift_monitor_reads_its_grid_and_an_on_ingest_one_the_running
     run = {o.monitor: o for o in svc.evaluate_due().outcomes}
     assert run["age"].firing is True and run["age-live"].firing is True
     [r] = svc.monitor_results("age")
-    assert (r["window_start"], r["window_end"]) == (T0 + 6 * HOUR, T0 + 9 * HOUR)
+    assert (r.window_start, r.window_end) == (T0 + 6 * HOUR, T0 + 9 * HOUR)
     [live] = svc.monitor_results("age-live")  # the running window, ending at the next step
-    assert (live["window_start"], live["window_end"]) == (T0 + 7 * HOUR, T0 + 10 * HOUR)
+    assert (live.window_start, live.window_end) == (T0 + 7 * HOUR, T0 + 10 * HOUR)
     clock.t = T0 + 12 * HOUR + 5  # [09:00, 12:00) is back to normal
     run = {o.monitor: o for o in svc.evaluate_due().outcomes}
     assert run["age"].event == "resolved", run["age"].reason
-    assert svc.monitor_results("age")[-1]["window_end"] == T0 + 12 * HOUR
+    assert svc.monitor_results("age")[-1].window_end == T0 + 12 * HOUR
 
 
 def test_a_daily_monitor_aligned_at_6h_judges_06_00_to_06_00(
@@ -156,8 +156,8 @@ def test_a_daily_monitor_aligned_at_6h_judges_06_00_to_06_00(
     [outcome] = svc.evaluate_due().outcomes
     assert outcome.firing is True and "06:00" in outcome.reason, outcome.reason
     [r] = svc.monitor_results("daily")
-    assert (r["window_start"], r["window_end"], r["value"]) == (T0 + 6 * HOUR, T0 + 30 * HOUR, 41)
-    assert svc.get_monitor("daily")["next_due_at"] == T0 + 54 * HOUR
+    assert (r.window_start, r.window_end, r.value) == (T0 + 6 * HOUR, T0 + 30 * HOUR, 41)
+    assert svc.get_monitor("daily").next_due_at == T0 + 54 * HOUR
 
 
 def test_windows_off_the_bucket_grid_are_undecided_with_a_reason(

@@ -27,8 +27,8 @@ from fastapi.testclient import TestClient
 from driftline.cli import EXIT_OK, EXIT_USAGE, main
 from driftline.config import load_settings
 from driftline.examples import DEMO_MODEL, DEMO_PROJECT, SCREENING_DRIFTED_FEATURES
-from driftline.server import create_app
 from driftline.store import Store
+from driftline.ui import create_dashboard_app
 
 BASE = f"/api/v1/projects/{DEMO_PROJECT}/models/{DEMO_MODEL}"
 
@@ -45,11 +45,11 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def api(smoke: dict[str, Any]) -> Iterator[TestClient]:
-    """The API over the smoke run's data directory."""
+    """The API and dashboard over the smoke run's data directory (as ``driftline serve``)."""
     settings = load_settings({"DRIFTLINE_DATA_DIR": str(smoke["data_dir"])})
     store = Store.open(settings.database_url)
     try:
-        with TestClient(create_app(store, settings)) as client:
+        with TestClient(create_dashboard_app(store, settings)) as client:
             yield client
     finally:
         store.close()

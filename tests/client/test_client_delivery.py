@@ -16,7 +16,7 @@ import pytest
 from driftline.client import init
 from driftline.client._spool import FileSpool
 from driftline.config import Settings
-from driftline.store.payloads import RunMetricsBatch
+from driftline.wire import RunMetricsBatch
 
 URL = "http://driftline.test"
 

@@ -54,9 +54,23 @@ def test_bad_names_raise_at_creation(tmp_path: Path) -> None:
         init("lab", url="ftp://x", settings=settings)
 
 
-def test_name_rules_match_the_wire_payloads() -> None:
-    from driftline.client import _names
-    from driftline.store import payloads
+@pytest.mark.parametrize(
+    "name", ["ranker", "a.b:c/d@e+f=g-h_i", "9lives", "x" * 200, "x" * 201, "my model", "-a", ""]
+)
+def test_name_rules_match_the_wire_payloads(name: str) -> None:
+    # the SDK's early check (no pydantic) and the payload model accept the same names
+    import pydantic
 
-    assert _names.MAX_NAME_LENGTH == payloads.MAX_NAME_LENGTH
-    assert _names._NAME.pattern == payloads._NAME_PATTERN
+    from driftline import wire
+
+    try:
+        wire.check_name("model", name)
+        sdk_ok = True
+    except ValueError:
+        sdk_ok = False
+    try:
+        wire.LabelsBatch(batch_id="b", project="p", model=name, ids=[], labels=[])
+        wire_ok = True
+    except pydantic.ValidationError:
+        wire_ok = False
+    assert sdk_ok == wire_ok

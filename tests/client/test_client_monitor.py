@@ -12,7 +12,7 @@ import pytest
 
 from driftline.client import ModelMonitor
 from driftline.config import Settings
-from driftline.store.payloads import EventsBatch, LabelsBatch, PredictionsBatch
+from driftline.wire import EventsBatch, LabelsBatch, PredictionsBatch
 
 URL = "http://driftline.test"
 

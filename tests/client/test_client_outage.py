@@ -91,7 +91,7 @@ def sdk_settings(tmp_path: Path) -> Settings:
 
 
 def _stored_ids(store: Any) -> list[str]:
-    from driftline.store import _schema as t
+    from driftline.store import tables as t
 
     with store.read() as conn:
         return [str(r) for r in conn.execute(sa.select(t.prediction_ids.c.prediction_id)).scalars()]

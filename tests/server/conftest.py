@@ -109,11 +109,24 @@ class LiveServer:
             self._server = None
 
 
-@pytest.fixture
-def live_server(store: Any) -> Iterator[LiveServer]:
-    from driftline.server import create_app
-
-    server = LiveServer(create_app(store, auth_required=False), free_port())
+def _serving(app: Any) -> Iterator[LiveServer]:
+    server = LiveServer(app, free_port())
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def live_server(store: Any) -> Iterator[LiveServer]:
+    """The API alone (:func:`driftline.server.create_app`) on a loopback port."""
+    from driftline.server import create_app
+
+    yield from _serving(create_app(store, auth_required=False))
+
+
+@pytest.fixture
+def live_dashboard_server(store: Any) -> Iterator[LiveServer]:
+    """The API with the dashboard on top, as ``driftline serve`` runs it, on a loopback port."""
+    from driftline.ui import create_dashboard_app
+
+    yield from _serving(create_dashboard_app(store, auth_required=False))

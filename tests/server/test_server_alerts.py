@@ -277,7 +277,7 @@ def test_ingest_marks_on_ingest_monitors_and_reference_sets_defaults(
     text = CONFIG.replace("severity: critical", "severity: critical\n    schedule: on_ingest")
     assert _apply(http, text).status_code == 200
     assert http.post(INGEST_PATHS["predictions"], json=_predictions("b1")).status_code == 200
-    assert app.state.driftline.alerts.get_monitor("shop-volume")["dirty"]
+    assert app.state.driftline.alerts.get_monitor("shop-volume").dirty
     frame = pd.DataFrame({"age": rng.normal(40, 5, 200)})
     schema = Schema.infer(frame)
     reference = {

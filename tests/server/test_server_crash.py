@@ -241,7 +241,7 @@ def _wait(condition: Callable[[], object], timeout: float, what: str) -> None:
 
 def _stored(url: str) -> tuple[dict[str, int], dict[str, int]]:
     """Read the database directly: times each row id is stored, and ``accepted`` per batch id."""
-    from driftline.store import _schema as t
+    from driftline.store import tables as t
     from driftline.store._engine import normalise_url
 
     engine = sa.create_engine(normalise_url(url), poolclass=sa.pool.NullPool)

@@ -24,12 +24,13 @@ def loan_csvs(tmp_path: Path) -> tuple[str, str]:
 
 
 def test_a_report_is_published_to_the_server_and_locally(
-    live_server: LiveServer,
+    live_dashboard_server: LiveServer,
     loan_csvs: tuple[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    live_server = live_dashboard_server  # the reports API comes with the dashboard
     monkeypatch.delenv("DRIFTLINE_URL", raising=False)
     monkeypatch.delenv("DRIFTLINE_TOKEN", raising=False)
     monkeypatch.setenv("DRIFTLINE_DATA_DIR", str(tmp_path / "server"))

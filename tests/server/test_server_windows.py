@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 
 from driftline.store import IngestService, QueryService, Store
-from driftline.store.payloads import PredictionsBatch
+from driftline.wire import PredictionsBatch
 
 T0 = 1_800_000_000.0
 URL = "/api/v1/projects/shop/models/ranker/windows"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import driftline.store
+from driftline.errors import StoreError
 from driftline.store._bulk import decode_columns, encode_columns
 
 
@@ -21,7 +22,7 @@ def test_all_is_sorted_and_importable() -> None:
 
 
 def test_payloads_import_no_database_code() -> None:
-    code = "import sys, driftline.store.payloads\nprint('sqlalchemy' in sys.modules)"
+    code = "import sys, driftline.wire\nprint('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -78,5 +79,9 @@ def test_feature_chunks_of_earlier_releases_still_decode() -> None:
     ]).encode()  # fmt: skip
     data = b"DLF1" + len(header).to_bytes(4, "little") + header + b"".join(blobs)
     assert decode_columns(data) == {"x": [1.5, 2.0], "c": ["a", None]}
-    with pytest.raises(ValueError, match="DLF2"):
+    with pytest.raises(StoreError, match="DLF2"):
         decode_columns(b"XXXX")
+    with pytest.raises(StoreError, match="corrupt"):
+        decode_columns(b"DLF2not an arrow stream")
+    with pytest.raises(StoreError, match="corrupt"):
+        decode_columns(data[:-3])

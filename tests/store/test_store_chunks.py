@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from driftline.store import IngestService, QueryService, RetentionPolicy, Store
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._chunks import (
     decode_rows,
     delete_rows_up_to,
@@ -18,7 +18,7 @@ from driftline.store._chunks import (
     nth_newest_time,
     predictions_by_id,
 )
-from driftline.store.payloads import LabelsBatch, PredictionsBatch
+from driftline.wire import LabelsBatch, PredictionsBatch
 
 
 def batch(ids: list[str], ts: list[float], **extra: Any) -> PredictionsBatch:

@@ -16,14 +16,13 @@ from driftline.errors import InputError
 from driftline.profile import DatasetProfile, profile
 from driftline.schema import Schema
 from driftline.store import QueryService, Store
-from driftline.store import _drift_series as ds_mod
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._engine import normalise_url
 from driftline.store._ingest import IngestService
 from driftline.store._migrate import upgrade
-from driftline.store._window_drift import STATUSES, BucketDrift, profile_drift
-from driftline.store._windows_query import drift_between
-from driftline.store.payloads import PredictionsBatch, ReferencePayload
+from driftline.store.windows import STATUSES, BucketDrift, drift_between, profile_drift
+from driftline.store.windows import _drift as ds_mod
+from driftline.wire import PredictionsBatch, ReferencePayload
 
 HOUR = 3600
 T0 = 1_700_000_000.0 - (1_700_000_000.0 % 86_400)

@@ -8,13 +8,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from driftline.store import IngestService, QueryService, Store
-from driftline.store import _schema as t
-from driftline.store.payloads import PredictionsBatch
+from driftline.store import tables as t
+from driftline.wire import PredictionsBatch
 
 _CHILD = """
 import json, os, signal, sys
 from driftline.store import IngestService, Store
-from driftline.store.payloads import PredictionsBatch
+from driftline.wire import PredictionsBatch
 store = Store.open(sys.argv[1])
 batch = PredictionsBatch.model_validate_json(sys.argv[2])
 ack = IngestService(store).ingest(batch)

@@ -6,7 +6,7 @@ import pytest
 
 from driftline.errors import InputError
 from driftline.store import IngestService, QueryService, RetentionPolicy, Store
-from driftline.store.payloads import PredictionsBatch
+from driftline.wire import PredictionsBatch
 
 DAY = 86_400.0
 

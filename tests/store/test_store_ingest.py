@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from driftline.errors import InputError, StoreError
 from driftline.store import IngestService, QueryService, Store
-from driftline.store import _schema as t
-from driftline.store.payloads import (
+from driftline.store import tables as t
+from driftline.wire import (
     EventsBatch,
     LabelsBatch,
     MetricPoint,
@@ -148,7 +148,7 @@ def test_empty_batches_are_acknowledged(store: Store) -> None:
 _WORKER = """
 import json, sys
 from driftline.store import IngestService, Store
-from driftline.store.payloads import PredictionsBatch
+from driftline.wire import PredictionsBatch
 url, path = sys.argv[1], sys.argv[2]
 batches = [PredictionsBatch.model_validate(b) for b in json.load(open(path))]
 with Store.open(url) as store:

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from driftline.profile import DatasetProfile, profile
 from driftline.store import IngestService, QueryService, Store
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._engine import SQLITE_WAL_AUTOCHECKPOINT_PAGES
-from driftline.store._windows import PROFILE_COMPRESS_MAX_BYTES, encode_profile
-from driftline.store.payloads import PredictionsBatch
+from driftline.store.windows import PROFILE_COMPRESS_MAX_BYTES, encode_profile
+from driftline.wire import PredictionsBatch
 
 HOUR = 3600
 

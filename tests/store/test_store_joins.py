@@ -8,7 +8,7 @@ import pytest
 from sklearn import metrics as skm
 
 from driftline.store import IngestService, QueryService, Store
-from driftline.store.payloads import BusinessEvent, EventsBatch, LabelsBatch, PredictionsBatch
+from driftline.wire import BusinessEvent, EventsBatch, LabelsBatch, PredictionsBatch
 
 HOUR = 3600
 

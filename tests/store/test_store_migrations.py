@@ -12,7 +12,7 @@ from driftline.errors import ConfigError
 from driftline.store import Store
 from driftline.store._engine import normalise_url
 from driftline.store._migrate import current_revision, head_revision
-from driftline.store._schema import metadata
+from driftline.store.tables import metadata
 
 
 def test_migrates_an_empty_database_to_head(empty_database_url: str) -> None:
@@ -76,7 +76,7 @@ def test_rows_of_0005_move_into_prediction_chunks(empty_database_url: str) -> No
 
     from driftline.store import IngestService, QueryService
     from driftline.store._migrate import upgrade
-    from driftline.store.payloads import LabelsBatch
+    from driftline.wire import LabelsBatch
 
     engine = sa.create_engine(normalise_url(empty_database_url))
     upgrade(engine, "0005")
@@ -155,7 +155,7 @@ def test_0006_downgrades_with_its_rows_and_upgrades_again(empty_database_url: st
 
     from driftline.store import IngestService, QueryService
     from driftline.store._migrate import alembic_config
-    from driftline.store.payloads import PredictionsBatch
+    from driftline.wire import PredictionsBatch
 
     store = Store.open(empty_database_url)
     svc = IngestService(store)

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from driftline.errors import InputError, NotFoundError
 from driftline.store import IngestService, QueryService, RetentionPolicy, Store
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._bulk import decode_columns
-from driftline.store.payloads import LabelsBatch, PredictionsBatch
+from driftline.wire import LabelsBatch, PredictionsBatch
 
 DAY = 86_400.0
 

@@ -8,7 +8,7 @@ import pytest
 
 from driftline.errors import NotFoundError
 from driftline.store import IngestService, QueryService, Store
-from driftline.store.payloads import (
+from driftline.wire import (
     MetricPoint,
     RunCreate,
     RunEvent,

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from driftline.errors import InputError, NotFoundError
 from driftline.store import Store, TokenService
-from driftline.store import _schema as t
+from driftline.store import tables as t
 
 
 def test_tokens_are_stored_hashed(store: Store) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,9 @@ from driftline.errors import InputError
 from driftline.profile import DatasetProfile, profile
 from driftline.schema import Schema
 from driftline.store import IngestService, QueryService, Store
-from driftline.store import _schema as t
-from driftline.store._window_drift import STATUSES, profile_drift
-from driftline.store._windows_query import summarise_windows
-from driftline.store.payloads import PredictionsBatch, ReferencePayload
+from driftline.store import tables as t
+from driftline.store.windows import STATUSES, profile_drift
+from driftline.wire import PredictionsBatch, ReferencePayload
 
 HOUR = 3600
 DAY = 86_400
@@ -81,7 +81,10 @@ def _by_hand(buckets: dict[float, Any], width: int, align: float) -> dict[float,
 
 @pytest.mark.parametrize("align", [0, 6 * HOUR])
 def test_align_shifts_the_grid_and_equals_the_buckets_grouped_by_hand(
-    store: Store, rng: np.random.Generator, align: int
+    store: Store,
+    rng: np.random.Generator,
+    align: int,
+    summarise_windows: Callable[..., list[Any]],
 ) -> None:
     _seed(store, rng)
     q = QueryService(store)
@@ -109,7 +112,7 @@ def test_align_shifts_the_grid_and_equals_the_buckets_grouped_by_hand(
         slow = summarise_windows(
             conn, model_id=mid, version_ids=ids, include_unattributed_events=True,
             bucket_seconds=HOUR, window_seconds=DAY, start=None, end=None,
-            source_of=lambda v: "user", drift_of=None, align=float(align),
+            source_of=lambda v: "user", align=float(align),
         )  # fmt: skip
     assert [w.to_dict() for w in slow] == [w.to_dict() for w in windows]
     # a range and a window's profile follow the grid too

@@ -12,10 +12,17 @@ import pytest
 from driftline.errors import InputError, StoreError
 from driftline.profile import DatasetProfile, profile
 from driftline.schema import ColumnSpec, Schema
-from driftline.store._drift_series import DriftSeries, _assemble
-from driftline.store._window_drift import STATUSES, BucketDrift, drift_row, profile_drift
-from driftline.store._windows import as_column, encode_profile
-from driftline.store._windows_query import drift_between
+from driftline.store.windows import (
+    STATUSES,
+    BucketDrift,
+    DriftSeries,
+    as_column,
+    assemble_drift_series,
+    drift_between,
+    drift_row,
+    encode_profile,
+    profile_drift,
+)
 
 
 def _profiles(rng: np.random.Generator) -> tuple[Any, Any]:
@@ -108,7 +115,7 @@ def test_assemble_aligns_windows_with_different_columns() -> None:
             reference_revision=1, method="jensen_shannon", drift=d,
         )  # fmt: skip
         rows.append((start, r["columns"], r["data"], r["reasons"]))
-    s = _assemble(3600, "jensen_shannon", rows)
+    s = assemble_drift_series(3600, "jensen_shannon", rows)
     assert s.starts.tolist() == [0.0, 3600.0, 7200.0]
     assert s.columns[0] == "c"
     c = s.columns.index("c")
@@ -125,7 +132,7 @@ def test_assemble_aligns_windows_with_different_columns() -> None:
     assert out["columns"]["x"]["statistic"][0] is None
     assert out["columns"]["x"]["status"][0] == "absent"
     assert out["reasons"] == [{"start": 0.0, "column": "c", "reason": "no non-missing values"}]
-    empty = _assemble(3600, "jensen_shannon", [])
+    empty = assemble_drift_series(3600, "jensen_shannon", [])
     assert isinstance(empty, DriftSeries) and empty.starts.size == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,10 +15,9 @@ import sqlalchemy as sa
 from driftline.profile import profile
 from driftline.schema import Schema
 from driftline.store import IngestService, QueryService, Store
-from driftline.store import _schema as t
-from driftline.store._window_summaries import BucketSummary
-from driftline.store._windows_query import summarise_windows
-from driftline.store.payloads import (
+from driftline.store import tables as t
+from driftline.store.windows import BucketSummary
+from driftline.wire import (
     BusinessEvent,
     EventsBatch,
     LabelsBatch,
@@ -87,7 +87,13 @@ def _seed(svc: IngestService, rng: np.random.Generator) -> list[str]:
 
 
 def _slow(
-    store: Store, query: QueryService, version: str | None, width: int, start: Any, end: Any
+    summarise_windows: Callable[..., list[Any]],
+    store: Store,
+    query: QueryService,
+    version: str | None,
+    width: int,
+    start: Any,
+    end: Any,
 ) -> list[Any]:
     """The reference computation: every window merged from its bucket profiles."""
     with store.read() as conn:
@@ -100,7 +106,7 @@ def _slow(
         return summarise_windows(
             conn, model_id=mid, version_ids=ids, include_unattributed_events=version is None,
             bucket_seconds=HOUR, window_seconds=width, start=start, end=end,
-            source_of=sources.get, drift_of=None,
+            source_of=sources.get,
         )  # fmt: skip
 
 
@@ -114,7 +120,9 @@ def _assert_same(fast: list[Any], slow: list[Any]) -> None:
             assert f.profile.schema == s.profile.schema
 
 
-def test_fast_path_equals_the_recomputation(store: Store) -> None:
+def test_fast_path_equals_the_recomputation(
+    store: Store, summarise_windows: Callable[..., list[Any]]
+) -> None:
     rng = np.random.default_rng(7)
     svc = IngestService(store)
     _seed(svc, rng)
@@ -124,12 +132,14 @@ def test_fast_path_equals_the_recomputation(store: Store) -> None:
     for version, width, start, end in cases:
         fast = query.window_series("p", "m", version, start, end, width, drift=False)
         assert fast, (version, width)
-        _assert_same(fast, _slow(store, query, version, width, start, end))
+        _assert_same(fast, _slow(summarise_windows, store, query, version, width, start, end))
     # some windows straddle the change of reference (their profiles do not all merge)
     assert any(w.n_predictions > w.profile.n_rows for w in fast)
 
 
-def test_summaries_are_stored_once_and_refreshed_when_a_bucket_changes(store: Store) -> None:
+def test_summaries_are_stored_once_and_refreshed_when_a_bucket_changes(
+    store: Store, summarise_windows: Callable[..., list[Any]]
+) -> None:
     rng = np.random.default_rng(11)
     svc = IngestService(store)
     svc.ingest(_batch(rng, 20, 0, 3 * HOUR, "v1"))
@@ -145,7 +155,7 @@ def test_summaries_are_stored_once_and_refreshed_when_a_bucket_changes(store: St
     ]
     svc.ingest(_batch(rng, 10, HOUR, 2 * HOUR, "v1", city=False))  # the city goes missing
     again = query.window_series("p", "m", drift=False)
-    _assert_same(again, _slow(store, query, None, HOUR, None, None))
+    _assert_same(again, _slow(summarise_windows, store, query, None, HOUR, None, None))
     assert again[1].missing_rates["city"] > first[1].missing_rates["city"]
     with store.read() as conn:
         revs = dict(
@@ -180,8 +190,10 @@ def test_bucket_summary_round_trip_and_corrupt_bytes() -> None:
         BucketSummary.from_profile_bytes(b"DLP1not zlib")
 
 
-def test_rows_written_by_another_writer_are_read_while_current(store: Store) -> None:
-    from driftline.store._window_summaries import summary_row, upsert_summaries
+def test_rows_written_by_another_writer_are_read_while_current(
+    store: Store, summarise_windows: Callable[..., list[Any]]
+) -> None:
+    from driftline.store.windows import summary_row, upsert_summaries
 
     rng = np.random.default_rng(5)
     svc = IngestService(store)
@@ -202,7 +214,7 @@ def test_rows_written_by_another_writer_are_read_while_current(store: Store) -> 
     assert set(w.missing_rates.values()) == {0.5}  # read, not recomputed
     svc.ingest(_batch(rng, 5, 0, HOUR, "v1"))  # the bucket's revision moves on
     [w] = query.window_series("p", "m", drift=False)
-    _assert_same([w], _slow(store, query, None, HOUR, None, None))
+    _assert_same([w], _slow(summarise_windows, store, query, None, HOUR, None, None))
 
 
 def test_ingest_writes_each_buckets_summary_in_its_own_transaction(store: Store) -> None:

@@ -11,7 +11,7 @@ from driftline.errors import InputError, NotFoundError
 from driftline.profile import profile
 from driftline.schema import Schema
 from driftline.store import IngestService, QueryService, Store
-from driftline.store.payloads import PredictionsBatch, ReferencePayload
+from driftline.wire import PredictionsBatch, ReferencePayload
 
 HOUR = 3600
 

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from driftline.config import Settings
-from driftline.server import create_app
-from driftline.server._middleware import CSRF_HEADER, SESSION_COOKIE, csrf_token
+from driftline.examples import seed_demo
+from driftline.server import CSRF_HEADER, SESSION_COOKIE, csrf_token
 from driftline.store import TokenService
-from driftline.ui._seed import seed_demo
+from driftline.ui import create_dashboard_app
 
 NOW = 1_800_000_000.0
 REPORT = {"project": "shop", "name": "weekly", "html": "<p>r</p>"}
@@ -25,7 +25,7 @@ def app_and_tokens(store: Any, tmp_path: Path) -> tuple[Any, dict[str, str]]:
     made = {role: tokens.create(role, "shop", role) for role in ("viewer", "editor")}
     made["other"] = tokens.create("other", "elsewhere", "admin")
     settings = Settings(data_dir=tmp_path, database_url="", server_url=None, token=None)
-    return create_app(store, settings, auth_required=True, clock=lambda: NOW), made
+    return create_dashboard_app(store, settings, auth_required=True, clock=lambda: NOW), made
 
 
 def _login(client: TestClient, token: str) -> Any:
@@ -119,7 +119,7 @@ def test_logout_needs_the_csrf_token_and_clears_the_cookie(app_and_tokens: Any) 
 
 
 def test_without_auth_pages_need_no_login(store: Any) -> None:
-    app = create_app(store, clock=lambda: NOW)
+    app = create_dashboard_app(store, clock=lambda: NOW)
     with TestClient(app) as client:
         assert client.get("/login", follow_redirects=False).headers["location"] == "/"
         page = client.get("/")
@@ -129,12 +129,12 @@ def test_without_auth_pages_need_no_login(store: Any) -> None:
 def test_an_editor_stops_a_running_run_from_its_page_and_a_viewer_cannot(
     store: Any, tmp_path: Path
 ) -> None:
-    from driftline.store.payloads import RunCreate
+    from driftline.wire import RunCreate
 
     tokens = TokenService(store)
     made = {role: tokens.create(role, "lab", role) for role in ("viewer", "editor")}
     settings = Settings(data_dir=tmp_path, database_url="", server_url=None, token=None)
-    app = create_app(store, settings, auth_required=True, clock=lambda: NOW)
+    app = create_dashboard_app(store, settings, auth_required=True, clock=lambda: NOW)
     app.state.driftline.ingest.ingest(
         RunCreate(batch_id="r1", project="lab", run_id="run-x", name="<b>mlp</b>",
                   started_at=NOW - 60)

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from driftline.config import Settings
-from driftline.server import create_app
+from driftline.examples import MALICIOUS_NAME, seed_demo
+from driftline.server.context import jsonable
 from driftline.store import Store, TokenService
-from driftline.ui._seed import MALICIOUS_NAME, seed_demo
+from driftline.ui import create_dashboard_app
 
 CHROMIUM = "/usr/bin/chromium"
 NOW = 1_800_000_000.0
@@ -72,11 +73,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     viewer = tokens.create("viewer", "shop", "viewer")
     editor = tokens.create("editor", "shop", "editor")
     settings = Settings(data_dir=root, database_url="", server_url=None, token=None)
-    app = create_app(store, settings, auth_required=True, clock=lambda: NOW)
+    app = create_dashboard_app(store, settings, auth_required=True, clock=lambda: NOW)
     alerts = app.state.driftline.alerts
     alerts.ensure_default_monitors("shop", "ranker")
     alerts.evaluate_due(NOW)
-    from driftline.store.payloads import RunCreate
+    from driftline.wire import RunCreate
 
     app.state.driftline.ingest.ingest(  # a run still in progress, to be stopped from its page
         RunCreate(batch_id="live", project="shop", run_id="run-live", name="live", started_at=NOW)
@@ -177,7 +178,7 @@ def test_a_viewer_sees_no_controls_and_a_forged_post_is_refused(server: dict[str
 
 
 def test_an_editor_acknowledges_an_alert(server: dict[str, Any]) -> None:
-    alerts = server["alerts"].list_alerts(project="shop")
+    alerts = jsonable(server["alerts"].list_alerts(project="shop"))  # records as dicts
     open_alerts = [a for a in alerts if a["state"] == "firing"]
     assert open_alerts, "the seeded data fired no alert (the default monitors changed?)"
     context, page, errors = _session(server, "editor")
@@ -190,7 +191,8 @@ def test_an_editor_acknowledges_an_alert(server: dict[str, Any]) -> None:
         page.wait_for_load_state("networkidle")
         page.wait_for_selector(f'tr[data-fp="{fp}"] .badge.acknowledged', timeout=15_000)
         states = {
-            a["fingerprint"]: a["state"] for a in server["alerts"].list_alerts(project="shop")
+            a["fingerprint"]: a["state"]
+            for a in jsonable(server["alerts"].list_alerts(project="shop"))
         }
         assert states[fp] == "acknowledged"
         page.goto(server["url"] + f"/alerts/{fp}")

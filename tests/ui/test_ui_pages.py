@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from driftline.config import Settings
-from driftline.server import create_app
-from driftline.ui._seed import MALICIOUS_NAME, seed_demo
+from driftline.examples import MALICIOUS_NAME, seed_demo
+from driftline.ui import create_dashboard_app
 
 NOW = 1_800_000_000.0
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -21,7 +21,7 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 def seeded(store: Any, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, Any]]]:
     info = seed_demo(store, now=NOW, hours=12, n_features=4, rows_per_hour=40)
     settings = Settings(data_dir=tmp_path, database_url="", server_url=None, token=None)
-    app = create_app(store, settings, clock=lambda: NOW)
+    app = create_dashboard_app(store, settings, clock=lambda: NOW)
     with TestClient(app) as client:
         yield client, info
 

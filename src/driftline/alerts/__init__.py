@@ -7,7 +7,16 @@ what is silenced or inhibited, decide whether a group is due (group_wait,
 group_interval, repeat_interval), and put the notification in a persisted
 outbox that channels (email, webhook, Slack, Alertmanager) drain with retries.
 
-The values that flow between the stages live in :mod:`driftline.alerts._model`.
+The stages are modules named for them, in pipeline order: ``_due`` (which
+monitors are due), ``_series`` (read a monitor's series), ``_judge`` (condition
+-> evaluation with a reason), ``_transition`` (life cycle), ``_route``
+(grouping, silences, inhibition, flush timing), ``_outbox`` (enqueue due
+notifications) and ``_deliver`` (drain the outbox through the channels);
+``_engine`` chains them. :class:`AlertService` composes the monitor
+configuration (``service.monitors``), the alert book (``service.book``) and the
+engine (``service.engine``); its results are the frozen records of this
+package (:class:`MonitorInfo`, :class:`AlertInfo`, :class:`AlertDetail`...).
+The pure decisions are public in :mod:`driftline.alerts.decisions`.
 
 Example
 -------
@@ -22,37 +31,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from driftline.alerts._defaults import default_monitors
-from driftline.alerts._duration import format_duration, parse_duration
-from driftline.alerts._evaluate import (
-    alert_labels,
-    combine_expression,
-    evaluate,
-    evaluate_expression,
-)
-from driftline.alerts._fdr import control_false_discoveries
-from driftline.alerts._model import (
-    Alert,
-    AlertState,
-    Evaluation,
-    Matcher,
-    Notification,
-    Point,
-    Series,
-    Silence,
-)
-from driftline.alerts._routing import (
-    FlushDecision,
-    GroupState,
-    RouteMatch,
-    after_flush,
-    build_notification,
-    flush_decision,
-    group_key,
-    inhibited,
-    match_routes,
-    new_group,
-    notification_alerts,
-    silencing,
+from driftline.alerts._duration import format_duration, format_time, parse_duration
+from driftline.alerts._model import Alert, AlertState, Matcher, Notification, Silence
+from driftline.alerts._results import (
+    AlertCount,
+    AlertDetail,
+    AlertEvent,
+    AlertInfo,
+    ApplyResult,
+    DeliveryRun,
+    EvaluationRun,
+    MonitorInfo,
+    MonitorOutcome,
+    MonitorResult,
+    NotificationAttempt,
+    NotificationInfo,
+    RoutePreview,
+    TickResult,
 )
 from driftline.alerts._signals_spec import (
     BusinessRateSignal,
@@ -81,13 +76,6 @@ from driftline.alerts._spec import (
     WindowSpec,
     window_seconds,
 )
-from driftline.alerts._state import (
-    Transition,
-    acknowledge,
-    fingerprint,
-    resolve_manually,
-    transition,
-)
 from driftline.alerts._yaml import (
     ConfigProblem,
     check_config,
@@ -95,21 +83,17 @@ from driftline.alerts._yaml import (
     load_config,
     load_monitor,
 )
-from driftline.errors import DeliveryError
 
 if TYPE_CHECKING:  # the engine (store, scheduler) is imported on first use
-    from driftline.alerts._results import (
-        ApplyResult,
-        DeliveryRun,
-        EvaluationRun,
-        MonitorOutcome,
-        TickResult,
-    )
     from driftline.alerts._scheduler import Scheduler
     from driftline.alerts._service import AlertService
 
 __all__ = [
     "Alert",
+    "AlertCount",
+    "AlertDetail",
+    "AlertEvent",
+    "AlertInfo",
     "AlertService",
     "AlertState",
     "AlertingConfig",
@@ -121,73 +105,48 @@ __all__ = [
     "ConditionSpec",
     "ConfigProblem",
     "DatasetDriftSignal",
-    "DeliveryError",
     "DeliveryRun",
     "DriftSignal",
     "ErrorRateSignal",
-    "Evaluation",
     "EvaluationRun",
     "ExpressionSignal",
-    "FlushDecision",
-    "GroupState",
     "InhibitRule",
     "LatencySignal",
     "Matcher",
+    "MonitorInfo",
     "MonitorOutcome",
+    "MonitorResult",
     "MonitorSpec",
     "Notification",
+    "NotificationAttempt",
+    "NotificationInfo",
     "PerformanceSignal",
-    "Point",
     "QualitySignal",
-    "RouteMatch",
+    "RoutePreview",
     "RouteSpec",
     "Scheduler",
-    "Series",
     "SignalSpec",
     "Silence",
     "SilenceSpec",
     "ThresholdCondition",
     "TickResult",
     "TrainingSignal",
-    "Transition",
     "VolumeSignal",
     "WindowSpec",
-    "acknowledge",
-    "after_flush",
-    "alert_labels",
-    "build_notification",
     "check_config",
-    "combine_expression",
-    "control_false_discoveries",
     "default_monitors",
     "dump_config",
-    "evaluate",
-    "evaluate_expression",
-    "fingerprint",
-    "flush_decision",
     "format_duration",
-    "group_key",
-    "inhibited",
+    "format_time",
     "load_config",
     "load_monitor",
-    "match_routes",
-    "new_group",
-    "notification_alerts",
     "parse_duration",
-    "resolve_manually",
-    "silencing",
-    "transition",
     "window_seconds",
 ]
 
 _LAZY = {
     "AlertService": "driftline.alerts._service",
-    "ApplyResult": "driftline.alerts._results",
-    "DeliveryRun": "driftline.alerts._results",
-    "EvaluationRun": "driftline.alerts._results",
-    "MonitorOutcome": "driftline.alerts._results",
     "Scheduler": "driftline.alerts._scheduler",
-    "TickResult": "driftline.alerts._results",
 }
 
 

@@ -148,9 +148,23 @@ def default_monitors(
     cols, has_scores = _columns(columns)
     task = _task(columns, task)  # type: ignore[assignment]
     common: dict[str, Any] = {"project": project, "model": model, "version": version}
-    out: list[MonitorSpec] = []
-    used: set[str] = set()
     prefix = _slug(model)
+    out = [
+        MonitorSpec.model_validate({**common, **m, "name": f"{prefix}.{m['name']}"})
+        for m in _drift_monitors(cols) + _model_monitors()
+    ]
+    if has_labels and task is not None:
+        out += [
+            MonitorSpec.model_validate({**common, **m, "name": f"{prefix}.{m['name']}"})
+            for m in _performance_monitors(task, has_scores)
+        ]
+    return out
+
+
+def _drift_monitors(cols: Mapping[str, str]) -> list[dict[str, Any]]:
+    """A ``drift.<column>`` monitor per driftable column (names made unique as slugs)."""
+    out: list[dict[str, Any]] = []
+    used: set[str] = set()
     for col, kind in cols.items():
         if kind not in _DRIFTABLE:
             continue
@@ -160,20 +174,22 @@ def default_monitors(
             slug, k = f"{base}-{k}", k + 1
         used.add(slug)
         out.append(
-            MonitorSpec.model_validate(
-                {
-                    **common,
-                    "name": f"{prefix}.drift.{slug}",
-                    "window": {"size": "1d"},
-                    "min_samples": DEFAULT_DRIFT_MIN_SAMPLES,
-                    "signal": {"kind": "drift", "column": col, "method": "jensen_shannon"},
-                    "condition": {"kind": "threshold", "op": ">", "value": DEFAULT_DRIFT_THRESHOLD},
-                    "labels": {"column": col},
-                }
-            )
+            {
+                "name": f"drift.{slug}",
+                "window": {"size": "1d"},
+                "min_samples": DEFAULT_DRIFT_MIN_SAMPLES,
+                "signal": {"kind": "drift", "column": col, "method": "jensen_shannon"},
+                "condition": {"kind": "threshold", "op": ">", "value": DEFAULT_DRIFT_THRESHOLD},
+                "labels": {"column": col},
+            }
         )
+    return out
+
+
+def _model_monitors() -> list[dict[str, Any]]:
+    """Dataset drift, missing rate, volume, error rate and latency of the model."""
     hourly: dict[str, Any] = {"window": {"size": "1h"}}
-    more = [
+    return [
         {
             "name": "dataset-drift",
             "window": {"size": "1d"},
@@ -215,23 +231,21 @@ def default_monitors(
             },
         },
     ]
-    if has_labels and task is not None:
-        daily = {"window": {"size": "1d"}, "baseline": "reference"}
-        if task == "regression":
-            metrics = [("mae", "up", 0.2)]
-        else:
-            metrics = [("accuracy", "down", 0.1)] + (
-                [("roc_auc", "down", 0.1)] if has_scores else []
-            )
-        for metric, direction, rel in metrics:
-            more.append(
-                {
-                    "name": metric,
-                    **daily,
-                    "signal": {"kind": "performance", "metric": metric},
-                    "condition": {"kind": "change", "relative": rel, "direction": direction},
-                }
-            )
-    for m in more:
-        out.append(MonitorSpec.model_validate({**common, **m, "name": f"{prefix}.{m['name']}"}))
-    return out
+
+
+def _performance_monitors(task: str, has_scores: bool) -> list[dict[str, Any]]:
+    """Realised performance against the reference: accuracy (and ROC AUC), or MAE."""
+    if task == "regression":
+        metrics = [("mae", "up", 0.2)]
+    else:
+        metrics = [("accuracy", "down", 0.1)] + ([("roc_auc", "down", 0.1)] if has_scores else [])
+    return [
+        {
+            "name": metric,
+            "window": {"size": "1d"},
+            "baseline": "reference",
+            "signal": {"kind": "performance", "metric": metric},
+            "condition": {"kind": "change", "relative": rel, "direction": direction},
+        }
+        for metric, direction, rel in metrics
+    ]

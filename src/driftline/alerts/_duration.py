@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from driftline.errors import InputError
 
-__all__ = ["format_duration", "format_time", "format_window", "parse_duration"]
+__all__ = ["checked_now", "format_duration", "format_time", "format_window", "parse_duration"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -125,3 +126,17 @@ def format_window(start: float, end: float) -> str:
     if a[:10] == b[:10]:
         return f"{a}–{b[11:]}"
     return f"{a}–{b}"
+
+
+def checked_now(clock: Callable[[], float], now: float | None = None) -> float:
+    """``now`` as finite epoch seconds, read from ``clock`` when not given.
+
+    Examples
+    --------
+    >>> checked_now(lambda: 5.0), checked_now(lambda: 5.0, 7)
+    (5.0, 7.0)
+    """
+    t = clock() if now is None else float(now)
+    if not math.isfinite(t):
+        raise InputError(f"now: expected finite epoch seconds, got {t!r}")
+    return t

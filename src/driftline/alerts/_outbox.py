@@ -1,191 +1,216 @@
-"""Draining the notification outbox: claim, send through the channels, record, retry.
+"""Outbox stage: route the open alerts, mute them, group them, and enqueue due notifications.
 
-A notification is written to the ``notifications`` table in the transaction
-that decided it, so a crash can only delay it. A worker claims due rows (one
-transaction, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), sends each through its
-receiver's channels outside any transaction, and records the outcome only if
-it still holds the claim:
-
-- every channel delivered: ``delivered`` (never sent again);
-- a retryable failure: back to ``pending`` at the time :class:`RetryPolicy`
-  chose (exponential backoff with jitter, ``Retry-After`` honoured); channels
-  that already delivered are not sent to again;
-- a permanent failure or attempts exhausted: ``failed``, with the reason.
-
-A pass stops sending once half the claim time has gone by and hands the rows
-it did not reach back, so a slow receiver cannot make claims expire mid-pass.
-
-A worker that dies between sending and recording leaves the row ``sending``;
-when its claim expires another worker claims and sends it again: at most one
-duplicate, which receivers can drop by the notification id (sent as the
-``Idempotency-Key`` header).
+After the alerts of a pass have moved, every open alert (and every alert whose
+firing a group was told about) is routed (:func:`match_routes`); silenced and
+inhibited ones are held back; each group whose flush is due
+(:func:`flush_decision`) gets a notification in the outbox table, in the same
+transaction as the group's new state, so a flush is enqueued exactly once. The
+deliver stage (:mod:`driftline.alerts._deliver`) drains the outbox.
 
 Example
 -------
->>> from driftline.alerts._model import Notification
 >>> from driftline.store import Store
 >>> store = Store.open("sqlite://")
->>> with store.begin() as conn:
-...     enqueue(conn, Notification("n1", "null", "g", {}, "firing", (), created_at=0.0))
-True
->>> run = deliver_due(store, owner="w", now=1.0, limit=10, claim_seconds=60.0,
-...                   channels_for=lambda receiver: [], retry=RetryPolicy(),
-...                   rng=random.Random(0))
->>> run.delivered
-1
+>>> dispatch(store, now=1_800_000_000.0)
+0
+>>> route_preview(store, {"alertname": "x"}, now=0.0).reason
+'no routing config and no monitor route: nothing would be sent'
 >>> store.close()
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from driftline.alerts import _repo as repo
-from driftline.alerts._model import Notification
-from driftline.alerts._results import DeliveryRun
-from driftline.alerts.channels._retry import RetryPolicy
-from driftline.errors import DeliveryError, DriftlineError
+from driftline.alerts._model import Alert, AlertState, Silence
+from driftline.alerts._results import RoutePreview
+from driftline.alerts._route import (
+    FlushDecision,
+    GroupState,
+    RouteMatch,
+    after_flush,
+    build_notification,
+    flush_decision,
+    group_key,
+    inhibited,
+    match_routes,
+    new_group,
+    silencing,
+)
+from driftline.alerts._spec import InhibitRule, RouteSpec
+from driftline.alerts._transition import fingerprint
 from driftline.store import Store
 
-__all__ = ["RetryPolicy", "deliver_due", "enqueue"]
+__all__ = ["RoutingContext", "dispatch", "route_preview"]
 
-log = logging.getLogger("driftline.alerts.outbox")
-
-enqueue = repo.enqueue_notification
+log = logging.getLogger("driftline.alerts")
 
 
-def deliver_due(
-    store: Store,
-    *,
-    owner: str,
-    now: float,
-    limit: int,
-    claim_seconds: float,
-    channels_for: Callable[[str], Sequence[Any] | None],
-    retry: RetryPolicy,
-    rng: random.Random,
-) -> DeliveryRun:
-    """Claim up to ``limit`` due notifications and try to deliver each once.
+@dataclass(frozen=True)
+class RoutingContext:
+    """What routing and muting read from the store at ``now``, once per pass.
 
-    Parameters
-    ----------
-    store : Store
-    owner : str
-        The claimer's identity (one per process or scheduler).
-    now : float
-        Epoch seconds, for claims, attempts and the next retry.
-    limit : int
-        Most notifications claimed in this pass.
-    claim_seconds : float
-        How long a claim lasts; a row whose claimer died is sent again after it.
-    channels_for : callable
-        ``receiver name -> channels`` (``None``: no such receiver, a permanent failure).
-    retry : RetryPolicy
-        When to try again and when to give up.
-    rng : random.Random
-        Jitter of the backoff.
-
-    Returns
-    -------
-    DeliveryRun
+    ``open`` is a list on purpose: an alert that fires during a pass is added,
+    so later monitors of the same pass see it for inhibition.
     """
-    with store.begin() as conn:
-        rows = repo.claim_notifications(
-            conn, owner, now=now, claim_seconds=claim_seconds, limit=limit
+
+    route: RouteSpec | None
+    rules: tuple[InhibitRule, ...]
+    silences: tuple[Silence, ...]
+    monitor_routes: Mapping[str, str | None]
+    open: list[Alert]
+    open_rows: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+
+    @classmethod
+    def read(cls, store: Store, now: float) -> RoutingContext:
+        """Read the routing config, active silences, open alerts and groups."""
+        with store.read() as conn:
+            stored = repo.get_config(conn) or {}
+            silences = repo.list_silences(conn, active_at=now)
+            open_rows = repo.open_alerts(conn)
+            monitors = {r["name"]: r["spec"].get("route") for r in repo.list_monitors(conn)}
+            groups = repo.list_groups(conn)
+        return cls(
+            route=RouteSpec.model_validate(stored["route"]) if stored.get("route") else None,
+            rules=tuple(InhibitRule.model_validate(r) for r in stored.get("inhibit_rules") or []),
+            silences=tuple(silences),
+            monitor_routes=monitors,
+            open=[Alert.from_dict(r) for r in open_rows],
+            open_rows=open_rows,
+            groups=groups,
         )
-    delivered = retrying = failed = 0
-    began = time.monotonic()
-    for i, row in enumerate(rows):
-        if time.monotonic() - began > claim_seconds / 2:
-            # Sending the rest could outlive their claims and let another worker send
-            # them too: hand them back for the next pass.
-            rest = [r["id"] for r in rows[i:]]
-            with store.begin() as conn:
-                repo.release_claims(conn, rest, owner, now=now)
-            log.warning("outbox: %d notifications handed back, the pass took too long", len(rest))
-            rows = rows[:i]
-            break
-        status = _deliver_one(store, row, owner=owner, now=now, channels_for=channels_for,
-                              retry=retry, rng=rng)  # fmt: skip
-        delivered += status == "delivered"
-        retrying += status == "pending"
-        failed += status == "failed"
-    return DeliveryRun(
-        at=now, claimed=len(rows), delivered=delivered, retrying=retrying, failed=failed
-    )
+
+    def muted(self, labels: Mapping[str, str], now: float) -> str | None:
+        """Why an alert with ``labels`` is held back (silence or inhibition), or ``None``."""
+        s = silencing(labels, self.silences, now)
+        if s is not None:
+            by = f" by {s.created_by}" if s.created_by else ""
+            note = f": {s.comment}" if s.comment else ""
+            return f"silenced by {s.id}{by} until {s.ends_at:.0f}{note}"
+        return inhibited(labels, self.open, self.rules)
+
+    def routes(self, labels: Mapping[str, str], monitor: str) -> list[RouteMatch]:
+        """The routes that take an alert of ``monitor`` with ``labels``."""
+        own = self.monitor_routes.get(monitor)
+        route = self.route
+        if route is None:
+            if own is None:
+                return []
+            route = RouteSpec(receiver=own)
+        return match_routes(labels, route, receiver=own)
 
 
-def _deliver_one(
-    store: Store,
-    row: dict[str, Any],
-    *,
-    owner: str,
-    now: float,
-    channels_for: Callable[[str], Sequence[Any] | None],
-    retry: RetryPolicy,
-    rng: random.Random,
-) -> str:
-    nid = row["id"]
+Members = dict[tuple[str, str], tuple[RouteMatch, dict[str, str], list[Alert]]]
+"""``(group key, receiver) -> (route, labels of the first alert, alerts)``."""
+
+
+def _members(store: Store, ctx: RoutingContext, now: float) -> Members:
+    """The unmuted alerts of each group: the open ones and those a group was told about."""
+    told = {
+        fp.rsplit(":", 1)[0]
+        for g in ctx.groups
+        for fp in g["state"].get("group", {}).get("last_notified", ())
+    }
     with store.read() as conn:
-        done = {a["channel"] for a in repo.notification_attempts(conn, nid) if a["ok"]}
-    attempts: list[dict[str, Any]] = []
-    error: DeliveryError | None = None
-    try:
-        notification = Notification.from_dict(row["payload"])
-        channels = channels_for(row["receiver"])
-        if channels is None:
-            raise DeliveryError(
-                f"receiver: no receiver named {row['receiver']!r} in the routing config",
-                retryable=False,
-            )
-    except DeliveryError as exc:
-        error, channels = exc, []
-    except (DriftlineError, ValueError, KeyError, TypeError) as exc:
-        error = DeliveryError(f"cannot build the notification: {exc}", retryable=False)
-        channels = []
-    for channel in channels:
-        if channel.name in done:
+        rows = {r["fingerprint"]: r for r in ctx.open_rows}
+        for r in repo.alerts_by_fingerprint(conn, sorted(told - set(rows))):
+            rows[r["fingerprint"]] = r
+    members: Members = {}
+    for r in rows.values():
+        alert = Alert.from_dict(r)
+        if ctx.muted(alert.labels, now) is not None:
             continue
-        try:
-            channel.send(notification)
-        except DeliveryError as exc:
-            attempts.append(dict(channel=channel.name, ok=False, error=str(exc),
-                                 retryable=exc.retryable))  # fmt: skip
-            if error is None or (error.retryable and not exc.retryable):
-                error = exc
+        for match in ctx.routes(alert.labels, r["monitor"]):
+            key, _ = group_key(match, alert.labels)
+            slot = members.setdefault((key, match.receiver), (match, dict(alert.labels), []))
+            slot[2].append(alert)
+    return members
+
+
+def _stored_match(row: Mapping[str, Any]) -> RouteMatch:
+    route = row["state"]["route"]
+    return RouteMatch(**{**route, "group_by": tuple(route["group_by"]),
+                         "matchers": tuple(route["matchers"])})  # fmt: skip
+
+
+def dispatch(store: Store, now: float, *, external_url: str | None = None) -> int:
+    """Flush the due groups into the outbox; returns how many notifications were enqueued."""
+    ctx = RoutingContext.read(store, now)
+    stored = {(g["group_key"], g["receiver"]): g for g in ctx.groups}
+    members = _members(store, ctx, now)
+    sent = 0
+    for gk in sorted(set(members) | set(stored)):
+        row = stored.get(gk)
+        if gk in members:
+            match, labels, alerts = members[gk]
+        elif row is not None:
+            match, labels, alerts = _stored_match(row), {}, []
+        else:  # pragma: no cover - the union only holds keys of either
             continue
-        except Exception as exc:  # a channel bug must not kill the worker
-            log.exception("channel %s raised while sending %s", channel.name, nid)
-            wrapped = DeliveryError(f"{channel.name}: {type(exc).__name__}: {exc}", retryable=True)
-            attempts.append(dict(channel=channel.name, ok=False, error=str(wrapped),
-                                 retryable=True))  # fmt: skip
-            error = error or wrapped
-            continue
-        attempts.append(dict(channel=channel.name, ok=True, error=None, retryable=None))
-    if error is not None and not attempts:
-        attempts.append(dict(channel=row["receiver"], ok=False, error=str(error),
-                             retryable=error.retryable))  # fmt: skip
-    if error is None:
-        status, next_at, reason = "delivered", None, None
-    else:
-        decision = retry.decide(
-            int(row["attempts"]), error=error, created_at=float(row["created_at"]), now=now, rng=rng
-        )
-        status = "pending" if decision.retry else "failed"
-        next_at, reason = decision.not_before, decision.reason
+        if row is not None:
+            if now < float(row["next_flush_at"] or 0.0):
+                continue
+            group = GroupState.from_dict(row["state"]["group"])
+        elif any(a.state in (AlertState.FIRING, AlertState.ACKNOWLEDGED) for a in alerts):
+            group = new_group(match, labels, now)
+        else:
+            continue  # only pending alerts: the group does not exist yet
+        decision = flush_decision(group, alerts, match, now)
+        sent += _flush(store, group, decision, alerts, match, now, external_url)
+    return sent
+
+
+def _flush(
+    store: Store,
+    group: GroupState,
+    decision: FlushDecision,
+    alerts: list[Alert],
+    match: RouteMatch,
+    now: float,
+    external_url: str | None,
+) -> int:
+    new = after_flush(group, decision, alerts, now)
+    state = {"group": new.to_dict(), "route": dataclasses.asdict(match),
+             "last_decision": decision.reason, "decided_at": now}  # fmt: skip
+    enqueued = 0
     with store.begin() as conn:
-        for a in attempts:
-            repo.record_attempt(conn, nid, at=now, **a)
-        kept = repo.finish_notification(
-            conn, nid, owner, status=status, now=now, next_attempt_at=next_at, error=reason
-        )
-    if not kept:
-        log.warning("notification %s: claim lost before its outcome was recorded", nid)
-        return "lost"
-    log.info("notification %s to %s: %s%s", nid, row["receiver"], status,
-             f" ({reason})" if reason else "")  # fmt: skip
-    return status
+        if decision.notify:
+            note = build_notification(group, alerts, now, external_url=external_url)
+            enqueued = int(repo.enqueue_notification(conn, note))
+        if decision.drop_group:
+            repo.delete_group(conn, group.key, group.receiver)
+        else:
+            repo.save_group(conn, group.key, group.receiver, state=state,
+                            next_flush_at=new.next_flush_at, now=now)  # fmt: skip
+    if decision.notify:
+        log.info("group %s -> %s: %s", group.key, group.receiver, decision.reason)
+    return enqueued
+
+
+def route_preview(store: Store, labels: Mapping[str, str], now: float) -> RoutePreview:
+    """Where an alert with ``labels`` would go now (``AlertService.test_route``); sends nothing."""
+    ctx = RoutingContext.read(store, now)
+    labels = dict(labels)
+    matches = ctx.routes(labels, labels.get("alertname", ""))
+    receivers = tuple(sorted({m.receiver for m in matches}))
+    routes = tuple({**dataclasses.asdict(m), "group_key": group_key(m, labels)[0]} for m in matches)
+    reason = (
+        f"routed to {', '.join(receivers)}"
+        if matches
+        else "no routing config and no monitor route: nothing would be sent"
+    )
+    return RoutePreview(
+        labels=labels,
+        fingerprint=fingerprint(labels),
+        routes=routes,
+        receivers=receivers,
+        silenced_by=silencing(labels, ctx.silences, now),
+        inhibited=inhibited(labels, ctx.open, ctx.rules),
+        reason=reason,
+    )

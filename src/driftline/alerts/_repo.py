@@ -41,7 +41,7 @@ from driftline.alerts._repo_outbox import (
     release_claims,
     release_lease,
 )
-from driftline.store import _schema as t
+from driftline.store import tables as t
 
 __all__ = [
     "acquire_lease",

@@ -1,6 +1,6 @@
 """SQL for the outbox and the scheduler lease (SQLAlchemy Core; SQLite and PostgreSQL).
 
-Re-exported by :mod:`driftline.alerts._repo`; see :mod:`driftline.alerts._outbox`
+Re-exported by :mod:`driftline.alerts._repo`; see :mod:`driftline.alerts._deliver`
 for how the outbox is drained.
 
 Example
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from driftline.alerts._model import Notification
-from driftline.store import _schema as t
+from driftline.store import tables as t
 
 __all__ = [
     "acquire_lease",

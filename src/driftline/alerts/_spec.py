@@ -417,11 +417,13 @@ class AlertingConfig(_Spec):
             AlertingConfig._check_route(child, (*loc, "routes", j), names, known, problems)
 
     def monitor(self, name: str) -> MonitorSpec:
-        """The monitor called ``name`` (``KeyError`` when there is none)."""
+        """The monitor called ``name`` (:class:`~driftline.errors.NotFoundError`, a ``LookupError``, when there is none)."""
         for m in self.monitors:
             if m.name == name:
                 return m
-        raise KeyError(name)
+        from driftline.errors import NotFoundError
+
+        raise NotFoundError(f"monitor {name!r}: no monitor of that name in the config")
 
     def manages_routing(self) -> bool:
         """Whether the config sets the routing (a route, receivers or inhibit rules).

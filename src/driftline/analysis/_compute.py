@@ -185,92 +185,118 @@ def compute_from_profiles(
     counts when both sides are raw (performance then comes from the raw rows).
     With ``run``, each column's profiles and quality are computed in its pool.
     """
-    from driftline.profile import DatasetProfile, ProfileConfig
-    from driftline.profile._dataset import _performance, column_profile, profile_columns
-    from driftline.schema import Schema, Table
-
     run = run if run is not None else Runner(None)
-    cfg = ProfileConfig()
-    both_raw = ref_table is not None and cur_table is not None
-
-    def only_schema(table: Any) -> tuple[Any, Any]:
-        cols = [c for c in schema if c.name in table]
-        sub = Table({c.name: table[c.name] for c in cols}, table.dtypes)
-        return sub, Schema(tuple(cols))
-
-    def quick_profile(table: Any, ref: Any) -> Any:
-        sub, sub_schema = only_schema(table)
-        columns = profile_columns(sub, sub_schema, ref, cfg, distinct=False)
-        return DatasetProfile(sub_schema, sub.n_rows, columns, _performance(sub, sub_schema))
-
     raw_q: dict[str, Future[ColumnQuality]] = {}
-    if both_raw:
-        # per column: reference profile, current profile on its bins, raw quality
-        def both_profiles(spec: Any) -> tuple[Any, Any]:
-            rp = column_profile(ref_table[spec.name], spec.kind, None, cfg, False)
-            if spec.name not in cur_table:
-                return rp, None
-            return rp, column_profile(cur_table[spec.name], spec.kind, rp, cfg, False)
-
-        # only the analysed columns: the profiles of the others would go unread
-        progress("profiling reference", 0, 0)
-        futures = [(spec, run.submit(both_profiles, spec)) for spec in specs]
-        progress("profiling current", 0, 0)
-        raw_q = {s.name: run.submit(raw_quality, s, ref_table, cur_table) for s in specs}
-        done = [(spec, f.result()) for spec, f in futures]
-        ref_schema = Schema(tuple(spec for spec, _ in done))
-        cur_schema = Schema(tuple(spec for spec, (_, cp) in done if cp is not None))
-        ref_prof = DatasetProfile(
-            ref_schema, ref_table.n_rows, {s.name: rp for s, (rp, _) in done}, None
-        )
-        cur_prof = DatasetProfile(
-            cur_schema,
-            cur_table.n_rows,
-            {s.name: cp for s, (_, cp) in done if cp is not None},
-            None,
+    if ref_table is not None and cur_table is not None:
+        ref_prof, cur_prof, raw_q = _profiles_of_raw_sides(
+            specs, ref_table, cur_table, progress, run
         )
     else:
         if ref_table is not None:
             progress("profiling reference", 0, 0)
-            ref_prof = quick_profile(ref_table, None)
+            ref_prof = _quick_profile(schema, ref_table, None)
         else:
             ref_prof = reference
         if cur_table is not None:
             progress("profiling current", 0, 0)
-            cur_prof = quick_profile(cur_table, ref_prof)
+            cur_prof = _quick_profile(schema, cur_table, ref_prof)
         else:
             cur_prof = current
-    drift: list[ColumnDrift] = []
-    quality: dict[str, ColumnQuality] = {}
-    charts: list[dict[str, Any]] = []
+    results = ColumnResults([], {}, [], ref_prof, cur_prof)
     n = len(specs)
     for i, spec in enumerate(specs):
         progress("drift per column", i, n)
-        name, role, kind = spec.name, spec.role.value, spec.kind.value
-        rp, cp = ref_prof.columns.get(name), cur_prof.columns.get(name)
-        if rp is None or cp is None:
-            side = "reference" if rp is None else "current"
-            drift.append(
-                not_computed(
-                    name,
-                    kind,
-                    role,
-                    "not_computable",
-                    f"the {side} profile has no column {name!r}",
-                )
-            )
-            charts.append(_no_chart(name, "no profile"))
-            continue
-        drift.append(
-            drift_from_profiles(name, kind, role, rp, cp, methods=methods, thresholds=thresholds)
-        )
-        if name in raw_q:
-            quality[name] = raw_q[name].result()
-        else:
-            quality[name] = quality_from_profiles(name, kind, rp, cp)
-        charts.append(_chart_from_profiles(name, rp, cp))
+        _add_profile_column(results, spec, raw_q.get(spec.name), methods, thresholds)
     progress("drift per column", n, n)
-    return ColumnResults(drift, quality, charts, ref_prof, cur_prof)
+    return results
+
+
+def _quick_profile(schema: Any, table: Any, ref: Any) -> Any:
+    """The profile of ``table``'s columns of ``schema``, without distinct-count sketches."""
+    from driftline.profile import DatasetProfile, ProfileConfig, performance_counts, profile_columns
+    from driftline.schema import Schema, Table
+
+    cols = [c for c in schema if c.name in table]
+    sub = Table({c.name: table[c.name] for c in cols}, table.dtypes)
+    sub_schema = Schema(tuple(cols))
+    columns = profile_columns(sub, sub_schema, ref, ProfileConfig(), distinct=False)
+    return DatasetProfile(sub_schema, sub.n_rows, columns, performance_counts(sub, sub_schema))
+
+
+def _profiles_of_raw_sides(
+    specs: list[Any],
+    ref_table: Any,
+    cur_table: Any,
+    progress: ProgressCallback,
+    run: Runner,
+) -> tuple[Any, Any, dict[str, Future[ColumnQuality]]]:
+    """Both profiles (no performance counts) and each column's raw quality, per column in ``run``.
+
+    Only the analysed columns are profiled: the profiles of the others would go unread.
+    """
+    from driftline.profile import DatasetProfile, ProfileConfig, column_profile
+    from driftline.schema import Schema
+
+    cfg = ProfileConfig()
+
+    # per column: reference profile, current profile on its bins, raw quality
+    def both_profiles(spec: Any) -> tuple[Any, Any]:
+        rp = column_profile(ref_table[spec.name], spec.kind, None, cfg, False)
+        if spec.name not in cur_table:
+            return rp, None
+        return rp, column_profile(cur_table[spec.name], spec.kind, rp, cfg, False)
+
+    progress("profiling reference", 0, 0)
+    futures = [(spec, run.submit(both_profiles, spec)) for spec in specs]
+    progress("profiling current", 0, 0)
+    raw_q = {s.name: run.submit(raw_quality, s, ref_table, cur_table) for s in specs}
+    done = [(spec, f.result()) for spec, f in futures]
+    ref_schema = Schema(tuple(spec for spec, _ in done))
+    cur_schema = Schema(tuple(spec for spec, (_, cp) in done if cp is not None))
+    ref_prof = DatasetProfile(
+        ref_schema, ref_table.n_rows, {s.name: rp for s, (rp, _) in done}, None
+    )
+    cur_prof = DatasetProfile(
+        cur_schema,
+        cur_table.n_rows,
+        {s.name: cp for s, (_, cp) in done if cp is not None},
+        None,
+    )
+    return ref_prof, cur_prof, raw_q
+
+
+def _add_profile_column(
+    results: ColumnResults,
+    spec: Any,
+    raw_q: Future[ColumnQuality] | None,
+    methods: Any,
+    thresholds: Any,
+) -> None:
+    """Append one column's drift, quality (raw when ``raw_q``) and chart from the profiles."""
+    name, role, kind = spec.name, spec.role.value, spec.kind.value
+    rp = results.reference_profile.columns.get(name)
+    cp = results.current_profile.columns.get(name)
+    if rp is None or cp is None:
+        side = "reference" if rp is None else "current"
+        results.drift.append(
+            not_computed(
+                name,
+                kind,
+                role,
+                "not_computable",
+                f"the {side} profile has no column {name!r}",
+            )
+        )
+        results.charts.append(_no_chart(name, "no profile"))
+        return
+    results.drift.append(
+        drift_from_profiles(name, kind, role, rp, cp, methods=methods, thresholds=thresholds)
+    )
+    if raw_q is not None:
+        results.quality[name] = raw_q.result()
+    else:
+        results.quality[name] = quality_from_profiles(name, kind, rp, cp)
+    results.charts.append(_chart_from_profiles(name, rp, cp))
 
 
 def compute_performance(

@@ -373,7 +373,22 @@ def drift_from_counts(
 def apply_benjamini_hochberg(results: list[ColumnDrift]) -> list[ColumnDrift]:
     """Adjust the p-values of every p-value result with Benjamini-Hochberg, then re-decide.
 
-    The adjustment runs over all columns tested with a p-value method in one report.
+    The adjustment runs over all columns tested with a p-value method in one report;
+    the other results come back unchanged, in the same order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from driftline.profile import profile
+    >>> ref = profile({"a": np.arange(100.0), "b": np.arange(100.0)})
+    >>> cur = profile({"a": np.arange(100.0) + 30, "b": np.arange(100.0)}, reference=ref)
+    >>> from driftline.analysis import drift_from_profiles
+    >>> results = [
+    ...     drift_from_profiles(c, "numerical", "feature", ref.columns[c], cur.columns[c], methods="ks")
+    ...     for c in ("a", "b")
+    ... ]
+    >>> [d.adjusted_p_value is not None for d in apply_benjamini_hochberg(results)]
+    [True, True]
     """
     from driftline.stats.drift import benjamini_hochberg
 

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from driftline.errors import EmptyDataError, InputError, SchemaError
-from driftline.schema import Schema, Table, as_table
-from driftline.schema._table import string_codes
+from driftline.schema import Schema, Table, as_table, string_codes
 
 __all__ = [
     "ANALYSED_ROLES",
@@ -68,7 +67,22 @@ def build_schema(
     """Infer a schema from ``frame``; inference warnings go to ``notes`` (when given).
 
     The warnings :meth:`Schema.infer` emits are collected, not raised, so that a
-    report can show them; without ``notes`` they are emitted as usual.
+    report can show them; without ``notes`` they are emitted as usual. The
+    keyword arguments are those of :class:`~driftline.analysis.Report`.
+
+    Raises
+    ------
+    SchemaError
+        When a column is declared both categorical and numerical.
+    InputError
+        When the column kinds cannot be inferred.
+
+    Examples
+    --------
+    >>> notes: list[str] = []
+    >>> schema = build_schema({"x": [1.0, 2.0], "y": [0, 1]}, target="y", notes=notes)
+    >>> schema.target.name
+    'y'
     """
     declared = _kinds(categorical, numerical, kinds)
     score_names = [scores] if isinstance(scores, str) else list(scores or ())
@@ -96,7 +110,14 @@ def build_schema(
 
 
 def profile_frame(frame: Any, schema: Schema, reference: Any = None) -> Any:
-    """Profile ``frame`` with :func:`driftline.profile.profile` (imported lazily)."""
+    """Profile ``frame`` with :func:`driftline.profile.profile` (imported lazily).
+
+    Examples
+    --------
+    >>> frame = {"x": [1.0, 2.0, 3.0]}
+    >>> profile_frame(frame, build_schema(frame)).columns["x"].mean
+    2.0
+    """
     from driftline.profile import profile
 
     return profile(frame, schema, reference=reference)

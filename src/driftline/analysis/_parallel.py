@@ -56,7 +56,7 @@ def runner(n_rows: int, n_tasks: int) -> Iterator[Runner]:
     ...     run.pool is None
     True
     """
-    from driftline.profile._dataset import workers_for
+    from driftline.profile import workers_for
 
     workers = workers_for(n_rows, n_tasks)
     if workers == 1:

@@ -132,7 +132,38 @@ def drift_from_profiles(
     methods: str | Mapping[str, str] | None = None,
     thresholds: float | Mapping[str, float] | None = None,
 ) -> ColumnDrift:
-    """Drift of one column from its reference and current column profiles (``computed_on="profile"``)."""
+    """Drift of one column from its reference and current column profiles (``computed_on="profile"``).
+
+    Parameters
+    ----------
+    column, kind, role : str
+        The column's name, kind (``"numerical"``, ``"categorical"``, ...) and role.
+    reference, current : ColumnProfile
+        The column's profiles; a numerical ``current`` must be binned on the
+        reference's edges for the binned methods (profile it with ``reference=``).
+    methods : str or mapping of column to method, optional
+        The drift method (see :func:`driftline.stats.drift.available_methods`);
+        default: chosen from the kind and the sample sizes.
+    thresholds : float or mapping of column to float, optional
+        The drift threshold; default: the method's own.
+
+    Returns
+    -------
+    ColumnDrift
+        The statistic, threshold and decision, or a ``not_computable`` /
+        ``insufficient_data`` result that says why.
+
+    Examples
+    --------
+    >>> from driftline.profile import profile
+    >>> ref = profile({"x": [1.0, 2.0, 3.0, 4.0] * 25})
+    >>> cur = profile({"x": [1.0, 2.0, 3.0, 4.0] * 25}, reference=ref)
+    >>> d = drift_from_profiles(
+    ...     "x", "numerical", "feature", ref.columns["x"], cur.columns["x"], methods="psi"
+    ... )
+    >>> d.method, d.statistic, d.drifted
+    ('psi', 0.0, False)
+    """
     ref_kind = getattr(reference, "kind", kind)
     cur_kind = getattr(current, "kind", kind)
     if ref_kind != cur_kind:

@@ -99,46 +99,65 @@ def column_quality(
         reference.n_missing, reference.n_rows, current.n_missing, current.n_rows, missing_tolerance
     )
     if isinstance(reference, NumericValues) and isinstance(current, NumericValues):
-        ref, cur = reference.finite, current.finite
-        below = above = None
-        notes: list[str] = []
-        if ref.size:
-            lo, hi = float(ref.min()), float(ref.max())
-            below, above = int((cur < lo).sum()), int((cur > hi).sum())
-        else:
-            notes.append("no finite reference value: out-of-range not checked")
-        if current.n_mismatch:
-            shown = ", ".join(current.mismatch_examples)
-            issues.append(f"{current.n_mismatch} value(s) that are not numbers ({shown}, ...)")
-        if current.n_inf:
-            issues.append(f"{current.n_inf} infinite value(s)")
-        outside = (below or 0) + (above or 0)
-        if outside and outside > range_tolerance * max(cur.size, 1):
-            issues.append(f"{outside} value(s) outside the reference range [{lo:.6g}, {hi:.6g}]")
-        const_ref = ref.size > 0 and bool(ref.min() == ref.max())
-        const_cur = cur.size > 0 and bool(cur.min() == cur.max())
-        if const_cur and not const_ref and cur.size > 1:
-            issues.append(f"constant in current (every value {cur[0]:.6g})")
-        return ColumnQuality(
-            column=column,
-            kind=kind,
-            n_reference=reference.n_rows,
-            n_current=current.n_rows,
-            missing_reference=reference.n_missing,
-            missing_current=current.n_missing,
-            type_mismatch_reference=reference.n_mismatch,
-            type_mismatch_current=current.n_mismatch,
-            nan_current=current.n_missing,
-            inf_current=current.n_inf,
-            below_reference_min=below,
-            above_reference_max=above,
-            constant_reference=const_ref,
-            constant_current=const_cur,
-            issues=tuple(issues),
-            notes=tuple(notes),
-        )
+        return _numeric_quality(column, kind, reference, current, issues, range_tolerance)
     if not isinstance(reference, LabelValues) or not isinstance(current, LabelValues):
         raise InputError(f"column {column!r}: reference and current values of different kinds")
+    return _label_quality(column, kind, reference, current, issues)
+
+
+def _numeric_quality(
+    column: str,
+    kind: str,
+    reference: NumericValues,
+    current: NumericValues,
+    issues: list[str],
+    range_tolerance: float,
+) -> ColumnQuality:
+    """:func:`column_quality` of numbers: mismatches, infinities, range and constancy."""
+    ref, cur = reference.finite, current.finite
+    below = above = None
+    notes: list[str] = []
+    if ref.size:
+        lo, hi = float(ref.min()), float(ref.max())
+        below, above = int((cur < lo).sum()), int((cur > hi).sum())
+    else:
+        notes.append("no finite reference value: out-of-range not checked")
+    if current.n_mismatch:
+        shown = ", ".join(current.mismatch_examples)
+        issues.append(f"{current.n_mismatch} value(s) that are not numbers ({shown}, ...)")
+    if current.n_inf:
+        issues.append(f"{current.n_inf} infinite value(s)")
+    outside = (below or 0) + (above or 0)
+    if outside and outside > range_tolerance * max(cur.size, 1):
+        issues.append(f"{outside} value(s) outside the reference range [{lo:.6g}, {hi:.6g}]")
+    const_ref = ref.size > 0 and bool(ref.min() == ref.max())
+    const_cur = cur.size > 0 and bool(cur.min() == cur.max())
+    if const_cur and not const_ref and cur.size > 1:
+        issues.append(f"constant in current (every value {cur[0]:.6g})")
+    return ColumnQuality(
+        column=column,
+        kind=kind,
+        n_reference=reference.n_rows,
+        n_current=current.n_rows,
+        missing_reference=reference.n_missing,
+        missing_current=current.n_missing,
+        type_mismatch_reference=reference.n_mismatch,
+        type_mismatch_current=current.n_mismatch,
+        nan_current=current.n_missing,
+        inf_current=current.n_inf,
+        below_reference_min=below,
+        above_reference_max=above,
+        constant_reference=const_ref,
+        constant_current=const_cur,
+        issues=tuple(issues),
+        notes=tuple(notes),
+    )
+
+
+def _label_quality(
+    column: str, kind: str, reference: LabelValues, current: LabelValues, issues: list[str]
+) -> ColumnQuality:
+    """:func:`column_quality` of labels: new and vanished categories, constancy."""
     ref_map = dict(sorted(reference.label_counts().items()))
     cur_map = dict(sorted(current.label_counts().items()))
     new = {k: int(v) for k, v in cur_map.items() if k not in ref_map}
@@ -212,7 +231,7 @@ def table_duplicate_rows(table: Any) -> int | None:
     >>> table_duplicate_rows(as_table(pa.table({"a": [1.0, 1.0, 2.0], "b": ["x", "x", "x"]})))
     1
     """
-    from driftline.schema._table import string_codes
+    from driftline.schema import string_codes
 
     if table.n_rows == 0:
         return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from driftline._version import __version__
 from driftline.analysis._compute import (
+    ColumnResults,
     ProgressCallback,
     compute_from_profiles,
     compute_performance,
@@ -336,12 +337,39 @@ class Report:
         )
         self._n_ref = ref_table.n_rows if ref_table is not None else int(self._reference.n_rows)
         self._n_cur = cur_table.n_rows if cur_table is not None else int(self._current.n_rows)
+        specs = self._analysed_specs(ref_names, cur_names)
+        frames = (
+            self._frame_for_duplicates(self._reference, ref_table),
+            self._frame_for_duplicates(self._current, cur_table),
+        )
+        cols, duplicates = self._columns_and_duplicates(specs, ref_table, cur_table, frames)
+        self._drift, self._charts = cols.drift, cols.charts
+        progress("benjamini-hochberg", 0, 0)
+        self._drift = apply_benjamini_hochberg(self._drift)
+        self._dataset_drift = make_dataset_drift(self._drift, self.drift_share)
+        self._quality = QualityResult(
+            dataset=dataset_quality(
+                self._n_ref,
+                self._n_cur,
+                frames[0],
+                frames[1],
+                tuple(n for n in ref_names if n not in cur_names),
+                tuple(n for n in cur_names if n not in ref_names),
+                duplicates=duplicates,
+            ),
+            columns=cols.quality,
+        )
+        progress("performance", 0, 0)
+        self._performance = compute_performance(
+            self._schema, ref_table, cur_table, cols.reference_profile, cols.current_profile
+        )
+
+    def _analysed_specs(self, ref_names: tuple[str, ...], cur_names: tuple[str, ...]) -> list[Any]:
+        """The schema's analysed columns that both sides have, in :data:`ANALYSED_ROLES` order."""
         missing = [c.name for c in self._schema if c.name not in ref_names]
         if missing:
             raise SchemaError(f"schema: columns {missing} are not in the reference")
         specs = [c for c in self._schema if c.role.value in ANALYSED_ROLES and c.name in cur_names]
-        only_ref = tuple(n for n in ref_names if n not in cur_names)
-        only_cur = tuple(n for n in cur_names if n not in ref_names)
         if not specs:
             raise EmptyDataError(
                 "reference and current: no common column to compare "
@@ -349,12 +377,14 @@ class Report:
             )
         order = {r: i for i, r in enumerate(ANALYSED_ROLES)}
         specs.sort(key=lambda c: order[c.role.value])
+        return specs
+
+    def _columns_and_duplicates(
+        self, specs: list[Any], ref_table: Any, cur_table: Any, frames: tuple[Any, Any]
+    ) -> tuple[ColumnResults, tuple[int | None, int | None]]:
+        """Per-column results (exact when both sides are raw and small) and duplicate rows."""
         raw = ref_table is not None and cur_table is not None
         exact = raw and max(self._n_ref, self._n_cur) <= self.exact_limit
-        frames = (
-            self._frame_for_duplicates(self._reference, ref_table),
-            self._frame_for_duplicates(self._current, cur_table),
-        )
         with runner(0 if exact else max(self._n_ref, self._n_cur), len(specs)) as run:
             # duplicates first: the longest single tasks, they overlap the per-column work
             dup_futures = [
@@ -368,7 +398,7 @@ class Report:
                     cur_table,
                     methods=self.methods,
                     thresholds=self.thresholds,
-                    progress=progress,
+                    progress=self._progress,
                 )
             else:
                 cols = compute_from_profiles(
@@ -380,30 +410,11 @@ class Report:
                     cur_table,
                     methods=self.methods,
                     thresholds=self.thresholds,
-                    progress=progress,
+                    progress=self._progress,
                     run=run,
                 )
             dup_ref, dup_cur = (None if f is None else f.result() for f in dup_futures)
-        self._drift, self._charts = cols.drift, cols.charts
-        progress("benjamini-hochberg", 0, 0)
-        self._drift = apply_benjamini_hochberg(self._drift)
-        self._dataset_drift = make_dataset_drift(self._drift, self.drift_share)
-        self._quality = QualityResult(
-            dataset=dataset_quality(
-                self._n_ref,
-                self._n_cur,
-                frames[0],
-                frames[1],
-                only_ref,
-                only_cur,
-                duplicates=(dup_ref, dup_cur),
-            ),
-            columns=cols.quality,
-        )
-        progress("performance", 0, 0)
-        self._performance = compute_performance(
-            self._schema, ref_table, cur_table, cols.reference_profile, cols.current_profile
-        )
+        return cols, (dup_ref, dup_cur)
 
     @staticmethod
     def _profile_names(prof: Any) -> tuple[str, ...]:

@@ -150,7 +150,7 @@ class AlertingTarget:
             except ConfigError as exc:  # the server names the body; name the file instead
                 raise ConfigError(str(exc).replace("<body>:", f"{path}:")) from exc
             return out
-        from driftline.alerts._yaml import load_config
+        from driftline.alerts import load_config
 
         config = load_config(path, text=text)
         return dict(self.service.apply(config, prune=prune, source="file").to_dict())
@@ -160,7 +160,7 @@ class AlertingTarget:
         if self.http is not None:
             params = {k: v for k, v in (("project", project), ("model", model)) if v}
             return list(self._call("GET", "/monitors", params=params))
-        from driftline.server._context import jsonable
+        from driftline.server.context import jsonable
 
         return list(jsonable(self.service.list_monitors(project=project, model=model)))
 
@@ -171,7 +171,7 @@ class AlertingTarget:
         if self.http is not None:
             pairs = (("project", project), ("model", model), ("state", state))
             return list(self._call("GET", "/alerts", params={k: v for k, v in pairs if v}))
-        from driftline.server._context import jsonable
+        from driftline.server.context import jsonable
 
         return list(jsonable(self.service.list_alerts(project=project, model=model, state=state)))
 
@@ -179,7 +179,9 @@ class AlertingTarget:
         """``acknowledge`` or ``resolve`` an alert."""
         if self.http is not None:
             return self._call("POST", f"/alerts/{fingerprint}/{action}", json={"by": by})
-        return getattr(self.service, action)(fingerprint, by=by)
+        from driftline.server.context import jsonable
+
+        return jsonable(getattr(self.service, action)(fingerprint, by=by))
 
     def silence(self, matchers: Sequence[str], duration_s: float, *, comment: str, by: str) -> Any:
         """Create a silence from now for ``duration_s`` seconds."""
@@ -191,7 +193,7 @@ class AlertingTarget:
                 "created_by": by,
             }
             return self._call("POST", "/silences", json=body)
-        from driftline.server._context import jsonable
+        from driftline.server.context import jsonable
 
         now = time.time()
         return jsonable(
@@ -204,7 +206,7 @@ class AlertingTarget:
         """Where an alert with ``labels`` would go under the stored config; sends nothing."""
         if self.http is not None:
             return self._call("POST", "/alerts/test-route", json={"labels": dict(labels)})
-        from driftline.server._context import jsonable
+        from driftline.server.context import jsonable
 
         return jsonable(self.service.test_route(dict(labels)))
 
@@ -239,7 +241,7 @@ def open_target(
             base_url=url.rstrip("/"), headers=headers, timeout=HTTP_TIMEOUT_S, transport=transport
         )
         return AlertingTarget(http=http, close=http.close)
-    from driftline.alerts._service import AlertService
+    from driftline.alerts import AlertService
     from driftline.store import Store
 
     store = Store.open(database_url)
@@ -441,7 +443,7 @@ def add_alert_actions(sub: Any) -> None:
 
 def run_remote_test_route(args: argparse.Namespace, out: TextIO) -> int:
     """``driftline alerts test-route --url URL``: ask the server, print its answer."""
-    from driftline.alerts._duration import format_duration
+    from driftline.alerts import format_duration
     from driftline.cli._app_common import EXIT_USAGE
     from driftline.config import load_settings
 

@@ -76,16 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_test_route(args: argparse.Namespace, *, stream: TextIO | None = None) -> int:
     """Run ``driftline alerts test-route``."""
-    from driftline.alerts import (
-        Matcher,
-        alert_labels,
-        format_duration,
-        group_key,
-        load_config,
-        match_routes,
-        silencing,
-    )
-    from driftline.alerts._duration import format_time
+    from driftline.alerts import Matcher, format_duration, format_time, load_config
+    from driftline.alerts.decisions import alert_labels, group_key, match_routes, silencing
 
     out = stream if stream is not None else sys.stdout
     if args.config is None:
@@ -101,7 +93,7 @@ def run_test_route(args: argparse.Namespace, *, stream: TextIO | None = None) ->
     if args.monitor:
         try:
             spec = config.monitor(args.monitor)
-        except KeyError:
+        except LookupError:
             names = ", ".join(m.name for m in config.monitors) or "none"
             print(
                 f"driftline alerts: --monitor: no monitor {args.monitor!r} in {args.config} "

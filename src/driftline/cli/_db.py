@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     database at revision 0006 (newest 0006)
     0
     """
-    from driftline.store import Store
-    from driftline.store._migrate import current_revision, head_revision
+    from driftline.store import Store, current_revision, head_revision
 
     store = Store.open(args.database_url, upgrade=args.db_action == "upgrade")
     try:

@@ -111,8 +111,8 @@ class LiveDemo:
     ) -> None:
         from driftline.alerts import AlertService
         from driftline.config import load_settings
-        from driftline.server import create_app
         from driftline.store import QueryService, Store, TokenService
+        from driftline.ui import create_dashboard_app
 
         self.data_dir = data_dir
         self.clock = DemoClock()
@@ -123,7 +123,9 @@ class LiveDemo:
             self.token = TokenService(self.store).create("demo", "*", "admin")
         # the alert service runs on simulated time while the demo replays the past
         self.alerts = AlertService(self.store, query=QueryService(self.store), clock=self.clock)
-        self.app = create_app(self.store, self.settings, auth_required=auth, alerts=self.alerts)
+        self.app = create_dashboard_app(
+            self.store, self.settings, auth_required=auth, alerts=self.alerts
+        )
         self.progress: ProgressFn = progress if progress is not None else (lambda *a: None)
         self.feed: Any = None
         self.runs: list[Any] = []
@@ -154,8 +156,7 @@ class LiveDemo:
         end: float | None = None,
     ) -> None:
         """Send everything to the server at ``url`` and let the monitors evaluate."""
-        from driftline.examples._demo_feed import feed_screening, record_training
-        from driftline.examples._screening import train_screening_model
+        from driftline.examples import feed_screening, record_training, train_screening_model
 
         end = time.time() if end is None else end
         started = time.monotonic()
@@ -213,7 +214,7 @@ class LiveDemo:
         import httpx
 
         from driftline.analysis import Report
-        from driftline.examples._demo_feed import DEMO_PROJECT
+        from driftline.examples import DEMO_PROJECT
 
         reference = model.reference()
         reference["malignant"] = model.train["malignant"].to_numpy()
@@ -244,7 +245,7 @@ class LiveDemo:
         Each pass pins ``now`` (see :func:`evaluation_times`), so alerts go through
         their life cycle at the simulated times they would have live.
         """
-        from driftline.examples._demo_feed import DEMO_MODEL, DEMO_PROJECT
+        from driftline.examples import DEMO_MODEL, DEMO_PROJECT
 
         service = self.alerts
         service.ensure_default_monitors(DEMO_PROJECT, DEMO_MODEL)
@@ -267,7 +268,7 @@ class LiveDemo:
         """Ask the API at ``url`` whether every part of the demo arrived."""
         import httpx
 
-        from driftline.examples._demo_feed import DEMO_MODEL, DEMO_PROJECT
+        from driftline.examples import DEMO_MODEL, DEMO_PROJECT
 
         if self.feed is None:
             raise DriftlineError("verify: populate() has not run")
@@ -363,7 +364,7 @@ def _check_traffic(checks: DemoChecks, feed: Any, days: list[dict[str, Any]]) ->
 
 
 def _check_drift(checks: DemoChecks, feed: Any, days: list[dict[str, Any]]) -> None:
-    from driftline.examples._screening import SCREENING_DRIFTED_FEATURES
+    from driftline.examples import SCREENING_DRIFTED_FEATURES
 
     def drifted(window: dict[str, Any]) -> set[str]:
         return {c for c, d in window.get("drift", {}).items() if d.get("status") == "drift"}
@@ -382,7 +383,7 @@ def _check_drift(checks: DemoChecks, feed: Any, days: list[dict[str, Any]]) -> N
 
 
 def _check_alerts(checks: DemoChecks, alerts: list[dict[str, Any]]) -> None:
-    from driftline.examples._screening import SCREENING_DRIFTED_FEATURES
+    from driftline.examples import SCREENING_DRIFTED_FEATURES
 
     columns = sorted({str(a["labels"].get("column")) for a in alerts if "column" in a["labels"]})
     caught = sorted(set(columns) & set(SCREENING_DRIFTED_FEATURES))

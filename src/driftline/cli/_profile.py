@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``driftline profile``."""
-    from driftline.analysis._inputs import build_schema, profile_frame
+    from driftline.analysis import build_schema, profile_frame
 
     progress = Progress(enabled=not args.quiet)
     progress(f"reading {args.data}")

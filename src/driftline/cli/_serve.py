@@ -1,4 +1,7 @@
-"""``driftline serve``: run the HTTP API (ingest, query, admin, ``/metrics``) with uvicorn.
+"""``driftline serve``: run the HTTP API (ingest, query, admin, ``/metrics``) and the dashboard.
+
+The app is :func:`driftline.ui.create_dashboard_app` (the API of
+:func:`driftline.server.create_app` with the pages on top), served by uvicorn.
 
 It binds to 127.0.0.1 by default. Listening on any other interface needs
 ``--auth`` (every request then carries a bearer token); without it the
@@ -87,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from driftline.config import load_settings
-    from driftline.server import DEFAULT_MAX_BODY_BYTES, create_app
+    from driftline.server import DEFAULT_MAX_BODY_BYTES
     from driftline.store import RetentionPolicy, Store, TokenService
+    from driftline.ui import create_dashboard_app
 
     store = Store.open(args.database_url)
     if args.auth and not TokenService(store).list():
@@ -97,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             "'driftline token create --name admin --project \"*\" --role admin'",
             file=sys.stderr,
         )
-    app = create_app(
+    app = create_dashboard_app(  # the API with the dashboard on top
         store,
         auth_required=args.auth,
         max_body_bytes=args.max_body_bytes or DEFAULT_MAX_BODY_BYTES,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from driftline.errors import InputError
+from driftline.wire import ARROW_COLUMNS
 
 __all__ = [
     "ARROW_COLUMNS",
@@ -214,17 +215,6 @@ def timestamps_list(values: Any, n: int, now: float, name: str = "timestamps") -
         values = [values]
     items = column_list(values, name)
     return [_epoch(v, name, i) for i, v in enumerate(items)]
-
-
-ARROW_COLUMNS = {
-    "ids": "__id",
-    "timestamps": "__timestamp",
-    "predictions": "__prediction",
-    "scores": "__score",
-    "latency_ms": "__latency_ms",
-    "errors": "__error",
-}
-"""Field of a predictions payload -> its column in an Arrow body (every other column: a feature)."""
 
 
 def _arrow_scalar(typ: Any) -> bool:

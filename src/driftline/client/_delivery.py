@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from driftline.errors import TransportError
+from driftline.wire import ARROW_CONTENT_TYPE, INGEST_PATHS
 
 if TYPE_CHECKING:
     import httpx
@@ -38,23 +39,8 @@ __all__ = [
     "split_payload",
 ]
 
-INGEST_PATHS: dict[str, str] = {
-    "predictions": "/api/v1/ingest/predictions",
-    "labels": "/api/v1/ingest/labels",
-    "events": "/api/v1/ingest/events",
-    "reference": "/api/v1/ingest/reference",
-    "run_create": "/api/v1/ingest/runs",
-    "run_metrics": "/api/v1/ingest/run-metrics",
-    "run_update": "/api/v1/ingest/run-updates",
-    "run_events": "/api/v1/ingest/run-events",
-}
-"""Ingest endpoint of each payload kind, relative to the server's base URL."""
-
 GZIP_LEVEL = 5
 """zlib level of request bodies: 5 compresses JSON nearly as well as 9, several times faster."""
-
-ARROW_CONTENT_TYPE = "application/vnd.apache.arrow.stream"
-"""Content type of an Arrow IPC stream body."""
 
 ARROW_MIN_ROWS = 256
 """Predictions batches of at least this many rows go as an LZ4-compressed Arrow IPC stream
@@ -430,12 +416,12 @@ class EmbeddedDelivery:
         """Validate ``payload`` with its wire model and ingest it in this process."""
         import pydantic
 
+        from driftline import wire
         from driftline.errors import InputError, StoreError
-        from driftline.store import payloads
 
         model = _PAYLOAD_MODELS[kind]
         try:
-            obj = getattr(payloads, model).model_validate(dict(payload))
+            obj = getattr(wire, model).model_validate(dict(payload))
         except pydantic.ValidationError as exc:
             raise RejectedDeliveryError(f"invalid {kind} payload: {exc}", status=422) from exc
         try:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from driftline.client._connect import connect
 from driftline.client._convert import column_list, feature_columns, is_single_row, timestamps_list
-from driftline.client._names import check_name
 from driftline.client._pipeline import ClientStats
 from driftline.config import Settings
 from driftline.errors import InputError
+from driftline.wire import check_name
 
 if TYPE_CHECKING:
     import httpx  # imported by HttpDelivery, when a monitor or run sends over HTTP

@@ -11,21 +11,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 from driftline.client._connect import connect
 from driftline.client._delivery import Ack
-from driftline.client._names import check_name
 from driftline.client._pipeline import ClientStats
 from driftline.client._system import sample_system_metrics
 from driftline.config import Settings
 from driftline.errors import InputError
+from driftline.wire import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, check_name
 
 if TYPE_CHECKING:
     import httpx  # imported by HttpDelivery, when a monitor or run sends over HTTP
 
 __all__ = ["HEARTBEAT_INTERVAL", "HEARTBEAT_TIMEOUT", "Run", "init"]
 
-HEARTBEAT_INTERVAL = 30.0
-"""Seconds between the heartbeats a live run sends from its background thread."""
-HEARTBEAT_TIMEOUT = 180.0
-"""A ``running`` run silent for this long (six missed heartbeats) is marked ``crashed`` by the server."""
 SYSTEM_METRICS_INTERVAL = 30.0
 """Default seconds between two samples of system metrics (``None`` turns sampling off)."""
 

@@ -7,6 +7,9 @@
   late labels and business events (``driftline demo``).
 * :func:`train_mlp`: a NumPy training loop guarded against non-finite losses.
 * :func:`feed_screening` / :func:`record_training`: send all of it through the SDK.
+* :func:`seed_demo` / :func:`seed_run`: fill a store directly (through its ingest
+  service) with drifting hourly windows and training runs, for the dashboard's
+  tests and benchmark; names include markup (:data:`MALICIOUS_NAME`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from driftline.examples._screening import (
     simulate_screening,
     train_screening_model,
 )
+from driftline.examples._seed import MALICIOUS_NAME, seed_demo, seed_run
 
 __all__ = [
     "DEMO_MODEL",
@@ -43,6 +47,7 @@ __all__ = [
     "DEMO_VERSION",
     "DRIFTED_FEATURES",
     "FEATURES",
+    "MALICIOUS_NAME",
     "SCREENING_DRIFTED_FEATURES",
     "SCREENING_FEATURES",
     "FeedSummary",
@@ -55,6 +60,8 @@ __all__ = [
     "feed_screening",
     "generate_loans",
     "record_training",
+    "seed_demo",
+    "seed_run",
     "simulate_screening",
     "train_mlp",
     "train_screening_model",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,13 @@ from driftline.examples._demo_training import TrainingResult, train_mlp
 from driftline.examples._screening import (
     SCREENING_FEATURES,
     ScreeningModel,
+    TrafficDay,
     simulate_screening,
 )
+
+if TYPE_CHECKING:
+    from driftline.client import ModelMonitor
+    from driftline.schema import Schema
 
 __all__ = [
     "DEMO_MODEL",
@@ -125,18 +130,9 @@ def feed_screening(
     acknowledge a day, or dropped any record.
     """
     from driftline.client import ModelMonitor
-    from driftline.schema import Schema
 
     clock = _SimulatedClock(end - days * 86400.0)
-    reference = model.reference()
-    reference["malignant"] = model.train["malignant"].to_numpy()  # labels: realised performance
-    schema = Schema.infer(
-        reference,
-        target="malignant",
-        prediction="prediction",
-        scores=["score"],
-        kinds={"site": "categorical", "prediction": "boolean", "malignant": "boolean"},
-    )
+    reference, schema = _reference_and_schema(model)
     monitor = ModelMonitor(
         DEMO_PROJECT,
         DEMO_MODEL,
@@ -161,28 +157,9 @@ def feed_screening(
             if day.day == 0:
                 first = day.start
                 drift_start = day.start + (days // 2) * 86400.0
-            monitor.log_predictions(
-                day.features,
-                day.predictions,
-                scores=day.scores,
-                ids=day.ids,
-                timestamps=day.timestamps,
-                latency_ms=day.latency_ms,
-                errors=day.errors,
-            )
-            if day.label_ids:
-                monitor.log_labels(day.label_ids, day.labels, timestamps=day.label_times)
-            for name, pid, at in day.events:
-                clock.now = at
-                monitor.log_event(name, prediction_id=pid)
-            if not monitor.flush(FLUSH_TIMEOUT):
-                raise _unacknowledged(f"day {day.day + 1}", monitor.stats())
+            _send_day(monitor, clock, day)
             if day.day >= days - recent_days:
-                frame = day.features.copy()
-                frame["prediction"] = day.predictions
-                frame["score"] = day.scores
-                frame["malignant"] = day.malignant
-                recent.append(frame)
+                recent.append(_recent_frame(day))
             n_pred += len(day.ids)
             n_labels += len(day.label_ids)
             n_events += len(day.events)
@@ -206,6 +183,51 @@ def feed_screening(
     )
 
 
+def _reference_and_schema(model: ScreeningModel) -> tuple[pd.DataFrame, Schema]:
+    """The monitor's reference (with labels, for realised performance) and its schema."""
+    from driftline.schema import Schema
+
+    reference = model.reference()
+    reference["malignant"] = model.train["malignant"].to_numpy()  # labels: realised performance
+    schema = Schema.infer(
+        reference,
+        target="malignant",
+        prediction="prediction",
+        scores=["score"],
+        kinds={"site": "categorical", "prediction": "boolean", "malignant": "boolean"},
+    )
+    return reference, schema
+
+
+def _send_day(monitor: ModelMonitor, clock: _SimulatedClock, day: TrafficDay) -> None:
+    """Log a day's predictions, labels and events, and wait until the server has them all."""
+    monitor.log_predictions(
+        day.features,
+        day.predictions,
+        scores=day.scores,
+        ids=day.ids,
+        timestamps=day.timestamps,
+        latency_ms=day.latency_ms,
+        errors=day.errors,
+    )
+    if day.label_ids:
+        monitor.log_labels(day.label_ids, day.labels, timestamps=day.label_times)
+    for name, pid, at in day.events:
+        clock.now = at
+        monitor.log_event(name, prediction_id=pid)
+    if not monitor.flush(FLUSH_TIMEOUT):
+        raise _unacknowledged(f"day {day.day + 1}", monitor.stats())
+
+
+def _recent_frame(day: TrafficDay) -> pd.DataFrame:
+    """A day's cases with their prediction, score and true outcome."""
+    frame = day.features.copy()
+    frame["prediction"] = day.predictions
+    frame["score"] = day.scores
+    frame["malignant"] = day.malignant
+    return frame
+
+
 def record_training(
     model: ScreeningModel,
     *,
@@ -224,7 +246,7 @@ def record_training(
     its guard restores the last good checkpoint and the run finishes. The second
     (``mlp-baseline``) trains on clean batches, for comparison.
     """
-    import driftline
+    from driftline.client import init
 
     cols = list(SCREENING_FEATURES)
     x_train = model.train.loc[:, cols].to_numpy(dtype=np.float64)
@@ -238,7 +260,7 @@ def record_training(
     out = []
     for name, corrupt in (("mlp-guarded", corrupt_step), ("mlp-baseline", None)):
         config = {"model": "mlp", "hidden": 16, "lr": 0.1, "batch_size": 32, "epochs": epochs}
-        run = driftline.init(
+        run = init(
             DEMO_PROJECT,
             name=name,
             config={**config, "corrupt_step": corrupt},

@@ -135,6 +135,47 @@ def train_mlp(
     >>> log.events, r.restores, r.stopped, r.val_accuracy > 0.8
     (['non_finite', 'guard.restore'], 1, False, True)
     """
+    x_train, y_train, x_val, y_val = _checked_inputs(
+        hidden, lr, batch_size, epochs, x_train, y_train, x_val, y_val
+    )
+    rng = np.random.default_rng(seed)
+    loop = _Loop(
+        run=run,
+        guard=Guard([Rule(NonFinite(), "restore")], run=run),
+        checkpoints=CheckpointManager(
+            checkpoint_dir,
+            serializer=NpzSerializer(),
+            every=checkpoint_every,
+            metric="val_loss",
+            keep_last=2,
+        ),
+        params=_initial_params(rng, x_train.shape[1], hidden),
+        lr=float(lr),
+    )
+    val_loss, val_acc = math.nan, math.nan
+    for _epoch in range(epochs):
+        order = rng.permutation(len(x_train))
+        if loop.epoch(x_train, y_train, order, batch_size, corrupt_step):
+            break  # the guard stopped the run
+        val_loss, val_acc = loop.validate(x_val, y_val)
+    guard = loop.guard
+    run.log_summary(
+        val_loss=val_loss, val_accuracy=val_acc, steps=loop.step, restores=guard.restores
+    )
+    return TrainingResult(loop.step, val_loss, val_acc, guard.restores, guard.stopped)
+
+
+def _checked_inputs(
+    hidden: int,
+    lr: float,
+    batch_size: int,
+    epochs: int,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The four arrays as float64, once the arguments of :func:`train_mlp` are checked."""
     for name, v in (("hidden", hidden), ("batch_size", batch_size), ("epochs", epochs)):
         if type(v) is not int or v < 1:
             raise InputError(f"{name}: expected a positive int, got {v!r}")
@@ -149,66 +190,87 @@ def train_mlp(
             f"x_train: expected a 2-D array with one row per target, got shape {x_train.shape} "
             f"for {y_train.shape[0]} targets"
         )
-    rng = np.random.default_rng(seed)
-    d = x_train.shape[1]
-    params = {
+    return x_train, y_train, x_val, y_val
+
+
+def _initial_params(rng: np.random.Generator, d: int, hidden: int) -> dict[str, np.ndarray]:
+    """Random weights scaled by fan-in and zero biases, for ``d`` inputs."""
+    return {
         "w1": rng.normal(0.0, 1.0 / math.sqrt(d), (d, hidden)),
         "b1": np.zeros(hidden),
         "w2": rng.normal(0.0, 1.0 / math.sqrt(hidden), hidden),
         "b2": np.zeros(1),
     }
-    guard = Guard([Rule(NonFinite(), "restore")], run=run)
-    checkpoints = CheckpointManager(
-        checkpoint_dir,
-        serializer=NpzSerializer(),
-        every=checkpoint_every,
-        metric="val_loss",
-        keep_last=2,
-    )
 
-    def load(state: Any) -> None:
-        for k in params:
-            params[k] = np.array(state[k], dtype=np.float64)
 
-    step = 0
-    val_loss, val_acc = math.nan, math.nan
-    for _epoch in range(epochs):
-        order = rng.permutation(len(x_train))
+def _gradients(
+    params: Mapping[str, np.ndarray], xb: np.ndarray, yb: np.ndarray
+) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
+    """Predictions, loss and gradients (backward pass of the binary cross-entropy) of a batch."""
+    h, p = _forward(params, xb)
+    loss = _loss(p, yb)
+    dz = (p - yb) / len(yb)
+    grads = {"w2": h.T @ dz, "b2": np.array([dz.sum()])}
+    dh = np.outer(dz, params["w2"]) * (1.0 - h**2)
+    grads["w1"] = xb.T @ dh
+    grads["b1"] = dh.sum(axis=0)
+    return p, loss, grads
+
+
+@dataclass
+class _Loop:
+    """The state of a guarded SGD run: parameters, step, guard and checkpoints."""
+
+    run: TrainingRunLike
+    guard: Guard
+    checkpoints: CheckpointManager
+    params: dict[str, np.ndarray]
+    lr: float
+    step: int = 0
+
+    def load(self, state: Any) -> None:
+        """Restore the parameters from a checkpoint's state."""
+        for k in self.params:
+            self.params[k] = np.array(state[k], dtype=np.float64)
+
+    def epoch(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        order: np.ndarray,
+        batch_size: int,
+        corrupt_step: int | None,
+    ) -> bool:
+        """One pass over the batches of ``order``; whether the guard stopped the run."""
+        params, checkpoints = self.params, self.checkpoints
         for lo in range(0, len(order), batch_size):
             idx = order[lo : lo + batch_size]
-            xb, yb = x_train[idx], y_train[idx]
-            if step == corrupt_step:
+            xb, yb = x[idx], y[idx]
+            if self.step == corrupt_step:
                 xb = xb.copy()
                 xb[0, 0] = math.nan  # a broken record slipped into the batch
-            h, p = _forward(params, xb)
-            loss = _loss(p, yb)
-            # backward pass of the binary cross-entropy
-            dz = (p - yb) / len(yb)
-            grads = {"w2": h.T @ dz, "b2": np.array([dz.sum()])}
-            dh = np.outer(dz, params["w2"]) * (1.0 - h**2)
-            grads["w1"] = xb.T @ dh
-            grads["b1"] = dh.sum(axis=0)
+            p, loss, grads = _gradients(params, xb, yb)
             grad_norm = float(math.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
             acc = float(np.mean((p >= 0.5) == (yb >= 0.5)))
-            metrics = {"loss": loss, "accuracy": acc, "lr": float(lr), "grad_norm": grad_norm}
-            run.log(metrics, step=step)
-            verdict = guard.check(step, metrics)
+            metrics = {"loss": loss, "accuracy": acc, "lr": self.lr, "grad_norm": grad_norm}
+            self.run.log(metrics, step=self.step)
+            verdict = self.guard.check(self.step, metrics)
             if verdict is not None:
-                result = guard.act(verdict, checkpoints=checkpoints, load=load)
+                result = self.guard.act(verdict, checkpoints=checkpoints, load=self.load)
                 if result.stop:
-                    break
+                    return True
             else:
                 for k, g in grads.items():
-                    params[k] = params[k] - lr * g
-            step += 1
-            checkpoints.maybe_save(step, lambda: dict(params))
-        else:
-            _, pv = _forward(params, x_val)
-            val_loss = _loss(pv, y_val)
-            val_acc = float(np.mean((pv >= 0.5) == (y_val >= 0.5)))
-            run.log({"val_loss": val_loss, "val_accuracy": val_acc}, step=max(step - 1, 0))
-            checkpoints.maybe_save(step, lambda: dict(params), {"val_loss": val_loss})
-            continue
-        break  # the guard stopped the run
-    run.log_summary(val_loss=val_loss, val_accuracy=val_acc, steps=step, restores=guard.restores)
-    return TrainingResult(step, val_loss, val_acc, guard.restores, guard.stopped)
+                    params[k] = params[k] - self.lr * g
+            self.step += 1
+            checkpoints.maybe_save(self.step, lambda: dict(params))
+        return False
+
+    def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> tuple[float, float]:
+        """Log and return the validation loss and accuracy; checkpoint by ``val_loss``."""
+        _, pv = _forward(self.params, x_val)
+        val_loss = _loss(pv, y_val)
+        val_acc = float(np.mean((pv >= 0.5) == (y_val >= 0.5)))
+        self.run.log({"val_loss": val_loss, "val_accuracy": val_acc}, step=max(self.step - 1, 0))
+        self.checkpoints.maybe_save(self.step, lambda: dict(self.params), {"val_loss": val_loss})
+        return val_loss, val_acc

@@ -212,6 +212,18 @@ def _check(name: str, value: object, low: int) -> None:
         raise InputError(f"{name}: expected an int >= {low}, got {value!r}")
 
 
+def _checked_drift_day(end: float, days: int, rows_per_hour: int, drift_day: int | None) -> int:
+    """The drift day of :func:`simulate_screening` (default ``days // 2``), arguments checked."""
+    _check("days", days, 1)
+    _check("rows_per_hour", rows_per_hour, 1)
+    if drift_day is None:
+        drift_day = days // 2
+    _check("drift_day", drift_day, 0)
+    if not isinstance(end, int | float) or not math.isfinite(end):
+        raise InputError(f"end: expected epoch seconds, got {end!r}")
+    return drift_day
+
+
 def simulate_screening(
     model: ScreeningModel,
     *,
@@ -252,20 +264,9 @@ def simulate_screening(
     >>> sorted(set(days[-1].features["site"]))
     ['harbor', 'hillcrest', 'lakeview', 'riverside']
     """
-    _check("days", days, 1)
-    _check("rows_per_hour", rows_per_hour, 1)
-    if drift_day is None:
-        drift_day = days // 2
-    _check("drift_day", drift_day, 0)
-    if not isinstance(end, int | float) or not math.isfinite(end):
-        raise InputError(f"end: expected epoch seconds, got {end!r}")
+    drift_day = _checked_drift_day(end, days, rows_per_hour, drift_day)
     rng = np.random.default_rng(seed)
-    pool = pd.concat([model.train, model.holdout], ignore_index=True)
-    x_pool = pool.loc[:, list(SCREENING_FEATURES)].to_numpy(dtype=np.float64)
-    sd = model.train.loc[:, list(SCREENING_FEATURES)].to_numpy(dtype=np.float64).std(axis=0)
-    i_area = SCREENING_FEATURES.index("area")
-    i_texture = SCREENING_FEATURES.index("texture")
-    y_pool = pool["malignant"].to_numpy(dtype=np.int64)
+    cases = _CasePool.of(model)
     hour_w = _hour_weights()
     end_hour = math.floor(end / 3600) * 3600
     first = end_hour - days * 86400
@@ -273,47 +274,16 @@ def simulate_screening(
     pending: list[tuple[float, str, int]] = []  # (arrival, id, label): a heap
     counter = 0
     for day in range(days):
+        # the order of the draws from ``rng`` is the simulation: keep it
         day_start = first + day * 86400
-        utc_hours = (int(day_start // 3600) + np.arange(24)) % 24
-        counts = rng.poisson(rows_per_hour * hour_w[utc_hours])
-        n = int(counts.sum())
-        ts = np.repeat(day_start + np.arange(24) * 3600.0, counts) + rng.uniform(0, 3600, n)
-        pick = rng.integers(0, len(pool), n)
-        x = x_pool[pick] + rng.normal(0.0, NOISE, (n, len(sd))) * sd
-        x = np.abs(x)  # measurements are positive
-        ramp = np.clip((ts - drift_at) / (DRIFT_RAMP_HOURS * 3600.0), 0.0, 1.0)
-        x[:, i_area] *= 1.0 + (AREA_FACTOR - 1.0) * ramp
-        x[:, i_texture] += TEXTURE_SHIFT_SD * sd[i_texture] * ramp
-        after = rng.uniform(size=n) < ramp
-        sites = np.where(
-            after,
-            rng.choice(_SITES, size=n, p=_SITE_P_AFTER),
-            rng.choice(_SITES, size=n, p=_SITE_P_BEFORE),
-        )
-        features = pd.DataFrame(x, columns=list(SCREENING_FEATURES))
-        features["site"] = sites
+        ts, pick, features = cases.draw(rng, day_start, rows_per_hour * hour_w, drift_at)
+        n = len(ts)
         scores = model.score(features)
         ids = [f"case-{counter + i:07d}" for i in range(n)]
         counter += n
-        truth = y_pool[pick]
-        latency = rng.lognormal(math.log(12.0), 0.35, n)
-        failed = rng.uniform(size=n) < ERROR_RATE
-        latency[failed] = rng.uniform(800.0, 1500.0, int(failed.sum()))
-        errors = ["upstream timeout" if f else None for f in failed]
-        # biopsy results: most cases get one, hours to days later
-        has_label = rng.uniform(size=n) < LABEL_SHARE
-        delay = (LABEL_MIN_DELAY_H + rng.lognormal(math.log(_LABEL_MEDIAN_H), 0.6, n)) * 3600.0
-        for i in np.flatnonzero(has_label):
-            heapq.heappush(pending, (float(ts[i] + delay[i]), ids[i], int(truth[i])))
-        # radiologists open flagged cases; some are referred
-        clicked = rng.uniform(size=n) < 0.05 + 0.45 * scores
-        referred = clicked & (rng.uniform(size=n) < np.where(truth == 1, 0.8, 0.05))
-        click_t = ts + rng.uniform(60.0, 1800.0, n)
-        events = [("click", ids[i], float(click_t[i])) for i in np.flatnonzero(clicked)]
-        events += [
-            ("referral", ids[i], float(click_t[i] + 600.0)) for i in np.flatnonzero(referred)
-        ]
-        events = [e for e in events if e[2] < end_hour]
+        truth = cases.y[pick]
+        latency, errors = _serving(rng, n)
+        _queue_labels(rng, pending, ts, ids, truth)
         out = TrafficDay(
             day=day,
             start=float(day_start),
@@ -325,15 +295,110 @@ def simulate_screening(
             latency_ms=latency,
             errors=errors,
             malignant=truth,
-            events=events,
+            events=_day_events(rng, ids, ts, scores, truth, end_hour),
             drift=float(
                 np.clip((day_start + 86400 - drift_at) / (DRIFT_RAMP_HOURS * 3600.0), 0, 1)
             ),
         )
-        day_end = min(day_start + 86400.0, float(end_hour))
-        while pending and pending[0][0] < day_end:
-            arrival, pid, label = heapq.heappop(pending)
-            out.label_ids.append(pid)
-            out.labels.append(label)
-            out.label_times.append(arrival)
+        _deliver_labels(out, pending, min(day_start + 86400.0, float(end_hour)))
         yield out
+
+
+@dataclass(frozen=True)
+class _CasePool:
+    """The cases traffic is resampled from: features, their spread and outcomes."""
+
+    x: np.ndarray
+    sd: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def of(cls, model: ScreeningModel) -> _CasePool:
+        pool = pd.concat([model.train, model.holdout], ignore_index=True)
+        x_pool = pool.loc[:, list(SCREENING_FEATURES)].to_numpy(dtype=np.float64)
+        sd = model.train.loc[:, list(SCREENING_FEATURES)].to_numpy(dtype=np.float64).std(axis=0)
+        return cls(x_pool, sd, pool["malignant"].to_numpy(dtype=np.int64))
+
+    def draw(
+        self,
+        rng: np.random.Generator,
+        day_start: float,
+        hourly_rows: np.ndarray,
+        drift_at: float,
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """A day's case times, pool indices and features (drifted from ``drift_at`` on).
+
+        ``hourly_rows`` is the mean number of cases in each UTC hour of the day (0 to 23).
+        """
+        utc_hours = (int(day_start // 3600) + np.arange(24)) % 24
+        counts = rng.poisson(hourly_rows[utc_hours])
+        n = int(counts.sum())
+        ts = np.repeat(day_start + np.arange(24) * 3600.0, counts) + rng.uniform(0, 3600, n)
+        pick = rng.integers(0, len(self.x), n)
+        sd = self.sd
+        x = self.x[pick] + rng.normal(0.0, NOISE, (n, len(sd))) * sd
+        x = np.abs(x)  # measurements are positive
+        ramp = np.clip((ts - drift_at) / (DRIFT_RAMP_HOURS * 3600.0), 0.0, 1.0)
+        i_area = SCREENING_FEATURES.index("area")
+        i_texture = SCREENING_FEATURES.index("texture")
+        x[:, i_area] *= 1.0 + (AREA_FACTOR - 1.0) * ramp
+        x[:, i_texture] += TEXTURE_SHIFT_SD * sd[i_texture] * ramp
+        after = rng.uniform(size=n) < ramp
+        sites = np.where(
+            after,
+            rng.choice(_SITES, size=n, p=_SITE_P_AFTER),
+            rng.choice(_SITES, size=n, p=_SITE_P_BEFORE),
+        )
+        features = pd.DataFrame(x, columns=list(SCREENING_FEATURES))
+        features["site"] = sites
+        return ts, pick, features
+
+
+def _serving(rng: np.random.Generator, n: int) -> tuple[np.ndarray, list[str | None]]:
+    """Latency in milliseconds of ``n`` calls, and their errors (a few time out)."""
+    latency = rng.lognormal(math.log(12.0), 0.35, n)
+    failed = rng.uniform(size=n) < ERROR_RATE
+    latency[failed] = rng.uniform(800.0, 1500.0, int(failed.sum()))
+    return latency, ["upstream timeout" if f else None for f in failed]
+
+
+def _queue_labels(
+    rng: np.random.Generator,
+    pending: list[tuple[float, str, int]],
+    ts: np.ndarray,
+    ids: list[str],
+    truth: np.ndarray,
+) -> None:
+    """Push the biopsy results onto the ``pending`` heap: most cases get one, hours to days later."""
+    n = len(ids)
+    has_label = rng.uniform(size=n) < LABEL_SHARE
+    delay = (LABEL_MIN_DELAY_H + rng.lognormal(math.log(_LABEL_MEDIAN_H), 0.6, n)) * 3600.0
+    for i in np.flatnonzero(has_label):
+        heapq.heappush(pending, (float(ts[i] + delay[i]), ids[i], int(truth[i])))
+
+
+def _deliver_labels(out: TrafficDay, pending: list[tuple[float, str, int]], until: float) -> None:
+    """Move the results on the ``pending`` heap that arrive before ``until`` into ``out``."""
+    while pending and pending[0][0] < until:
+        arrival, pid, label = heapq.heappop(pending)
+        out.label_ids.append(pid)
+        out.labels.append(label)
+        out.label_times.append(arrival)
+
+
+def _day_events(
+    rng: np.random.Generator,
+    ids: list[str],
+    ts: np.ndarray,
+    scores: np.ndarray,
+    truth: np.ndarray,
+    end_hour: float,
+) -> list[tuple[str, str, float]]:
+    """Radiologists open flagged cases (``click``); some are referred (``referral``)."""
+    n = len(ids)
+    clicked = rng.uniform(size=n) < 0.05 + 0.45 * scores
+    referred = clicked & (rng.uniform(size=n) < np.where(truth == 1, 0.8, 0.05))
+    click_t = ts + rng.uniform(60.0, 1800.0, n)
+    events = [("click", ids[i], float(click_t[i])) for i in np.flatnonzero(clicked)]
+    events += [("referral", ids[i], float(click_t[i] + 600.0)) for i in np.flatnonzero(referred)]
+    return [e for e in events if e[2] < end_hour]

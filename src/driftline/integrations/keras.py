@@ -47,7 +47,6 @@ the rest of driftline never imports it.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,12 +54,17 @@ import keras
 import numpy as np
 
 from driftline.errors import InputError
-from driftline.training import CheckpointInfo, CheckpointManager, Guard, NpzSerializer, Verdict
+from driftline.integrations._common import LoopAttributes
+from driftline.integrations._keras_values import (
+    gpu_memory,
+    grad_norms,
+    host_array,
+    host_float,
+    update_ratios,
+)
+from driftline.training import CheckpointManager, Guard, NpzSerializer, TrainingLoop
 
 __all__ = ["DriftlineCallback", "KerasSerializer"]
-
-_EPS = 1e-12
-"""Floor of a weight norm in an update ratio, so a zero weight does not divide by zero."""
 
 
 class KerasSerializer(NpzSerializer):
@@ -80,22 +84,7 @@ class KerasSerializer(NpzSerializer):
     """
 
 
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float(_numpy(value).reshape(-1)[0])
-
-
-def _numpy(variable: Any) -> np.ndarray:
-    value = variable.value if isinstance(variable, keras.Variable) else variable
-    detach = getattr(value, "detach", None)  # a torch tensor: skip numpy's __array__ protocol
-    if callable(detach):
-        return np.array(detach().cpu().numpy(), copy=True)
-    return np.array(keras.ops.convert_to_numpy(value), copy=True)
-
-
-class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-ignore]
+class DriftlineCallback(keras.callbacks.Callback, LoopAttributes):  # type: ignore[misc,unused-ignore]
     """Log a Keras 3 ``fit`` to a driftline run and let a guard act on it.
 
     Parameters
@@ -146,35 +135,29 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         config: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if type(log_every) is not int or log_every < 1:
-            raise InputError(f"log_every: expected a positive int, got {log_every!r}")
-        if per_layer_every is not None and (
-            type(per_layer_every) is not int or per_layer_every < 1
-        ):
-            raise InputError(
-                f"per_layer_every: expected a positive int or None, got {per_layer_every!r}"
-            )
-        if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
-            raise InputError(f"batch_size: expected a positive int or None, got {batch_size!r}")
+        TrainingLoop.check_options(
+            log_every=log_every, per_layer_every=per_layer_every, batch_size=batch_size
+        )
         if guard is not None and not isinstance(guard, Guard):
             raise InputError(f"guard: expected a driftline.training.Guard, got {type(guard)}")
         if config is not None and not isinstance(config, Mapping):
             raise InputError(f"config: expected a mapping, got {type(config).__name__}")
-        self.run = run
-        self.guard = guard
-        self.checkpoints = checkpoints
+        self._loop = TrainingLoop(
+            run,
+            state_dict=self.state_dict,
+            load_state_dict=self.load_state_dict,
+            scale_lr=self._scale,
+            stop=self._stop,
+            guard=guard,
+            checkpoints=checkpoints,
+            log_every=log_every,
+            per_layer_every=per_layer_every,
+        )
         self.batch_size = batch_size
-        self.log_every = log_every
-        self.per_layer_every = per_layer_every
         self.config = dict(config or {})
-        self.global_step = 0
-        """Training steps seen over the whole ``fit``; it keeps counting after a restore."""
-        self.restored: list[CheckpointInfo] = []
-        """Checkpoints the guard restored, in order."""
         self._torch = keras.backend.backend() == "torch"
         self._prev_mean: float | None = None
         self._seen = 0
-        self._start = time.perf_counter()
         self._before: list[np.ndarray] | None = None
         self._epoch = self._epochs_done = 0
 
@@ -185,74 +168,67 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         log_summary = getattr(self.run, "log_summary", None)
         if callable(log_summary):
             log_summary(config=config)
+        self._loop.should_stop = False  # a new fit; a guard that stopped stays stopped
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._prev_mean, self._seen = None, 0
         self._epoch = self._epochs_done = epoch
 
     def on_train_batch_begin(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self._start = time.perf_counter()
-        if self._layer_step():
-            self._before = [_numpy(v) for v in self.model.trainable_weights]
+        self._loop.start_timer()
+        if self._loop.layer_step():
+            self._before = [host_array(v) for v in self.model.trainable_weights]
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        step_time = time.perf_counter() - self._start
-        step = self.global_step
-        self.global_step += 1
+        loop = self._loop
+        step_time = loop.lap()
+        step = loop.advance()
         steps_per_epoch = (self.params or {}).get("steps")
         if steps_per_epoch and batch + 1 >= steps_per_epoch:
             self._epochs_done = self._epoch + 1  # a checkpoint of this step ends the epoch
-        values = {str(k): _float(v) for k, v in (logs or {}).items()}
+        values = {str(k): host_float(v) for k, v in (logs or {}).items()}
         metrics: dict[str, float] = {k: v for k, v in values.items() if k != "loss"}
         if "loss" in values:
             mean = values["loss"]
             prev = self._prev_mean
             metrics["loss"] = mean if prev is None else (self._seen + 1) * mean - self._seen * prev
             self._prev_mean, self._seen = mean, self._seen + 1
-        metrics["lr"] = self._lr()
-        metrics["step_time"] = step_time
-        if self.batch_size is not None and step_time > 0:
-            metrics["throughput"] = self.batch_size / step_time
+        loop.step_metrics(metrics, lr=self._lr(), step_time=step_time, batch_size=self.batch_size)
         layers: dict[str, float] = {}
         if self._torch:
-            gnorm, per_layer = self._grad_norms(per_layer=self._before is not None)
+            gnorm, per_layer = grad_norms(
+                self.model.trainable_weights, per_layer=self._before is not None
+            )
             if gnorm is not None:
                 metrics["grad_norm"] = gnorm
             layers.update(per_layer)
         if self._before is not None:
-            layers.update(self._update_ratios(self._before))
+            layers.update(update_ratios(self.model.trainable_weights, self._before))
             self._before = None
-        if self.run is not None and step % self.log_every == 0:
-            self.run.log({**metrics, **self._gpu_memory(), **layers}, step=step)
-        verdict = self._check(step, metrics)
-        cm = self.checkpoints
-        if (
-            verdict is None
-            and cm is not None
-            and not self.model.stop_training
-            and cm.should_save(self.global_step) == "periodic"
-        ):
-            cm.save(self.global_step, self.state_dict(), reason="periodic")
+        extra = {**gpu_memory(), **layers} if self._torch else layers
+        verdict = loop.record(step, metrics, extra, check=self._guarding())
+        if verdict is None and not self.model.stop_training:
+            loop.save_periodic()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        values = {str(k): _float(v) for k, v in (logs or {}).items()}
+        values = {str(k): host_float(v) for k, v in (logs or {}).items()}
         val = {k: v for k, v in values.items() if k.startswith("val_")}
-        step = max(self.global_step - 1, 0)
+        loop = self._loop
+        step = loop.last_step
         if self.run is not None:
             train = {f"epoch/{k}": v for k, v in values.items() if not k.startswith("val_")}
             self.run.log({"epoch": float(epoch), **train, **val}, step=step)
-        verdict = self._check(step, val) if val else None
+        verdict = loop.check(step, val) if val and self._guarding() else None
         self._epochs_done = epoch + 1
-        cm = self.checkpoints
-        if verdict is None and cm is not None and not self.model.stop_training:
-            cm.maybe_save(self.global_step, self.state_dict, val)
+        if verdict is None and not self.model.stop_training:
+            loop.save_on_improvement(val)
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict[str, np.ndarray]:
         """Weights, optimizer variables and the step, as arrays: what a checkpoint holds."""
-        state = {f"weights/{i:05d}": _numpy(w) for i, w in enumerate(self.model.weights)}
+        state = {f"weights/{i:05d}": host_array(w) for i, w in enumerate(self.model.weights)}
         for i, v in enumerate(self.model.optimizer.variables):
-            state[f"optimizer/{i:05d}"] = _numpy(v)
+            state[f"optimizer/{i:05d}"] = host_array(v)
         state["step"] = np.asarray(self.global_step, dtype=np.int64)
         state["epoch"] = np.asarray(self._epochs_done, dtype=np.int64)
         return state
@@ -281,19 +257,18 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         InputError
             Without a checkpoint manager, or when the checkpoint does not fit the model.
         """
-        if self.checkpoints is None:
-            raise InputError("checkpoints: resume needs a CheckpointManager, got None")
         self.set_model(model)
-        found = self.checkpoints.resume()
+
+        def load(state: Mapping[str, Any]) -> None:
+            optimizer = model.optimizer
+            if not getattr(optimizer, "built", True):
+                optimizer.build(model.trainable_variables)
+            self._load(state, keep_lr=False)
+
+        found = self._loop.resume(load)
         if found is None:
             return 0
-        info, state = found
-        optimizer = model.optimizer
-        if not getattr(optimizer, "built", True):
-            optimizer.build(model.trainable_variables)
-        self._load(state, keep_lr=False)
-        self.global_step = int(np.asarray(state.get("step", info.step)))
-        self._epochs_done = int(np.asarray(state.get("epoch", 0)))
+        self._epochs_done = int(np.asarray(found[1].get("epoch", 0)))
         return self._epochs_done
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -332,27 +307,16 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
         self._prev_mean, self._seen, self._before = None, 0, None
 
     # ------------------------------------------------------------ internals
-    def _layer_step(self) -> bool:
-        return self.per_layer_every is not None and self.global_step % self.per_layer_every == 0
+    def _guarding(self) -> bool:
+        """Whether the guard still checks: a guard that stopped a fit checks no more."""
+        return self.guard is not None and not self.guard.stopped
 
-    def _check(self, step: int, metrics: Mapping[str, float]) -> Verdict | None:
-        if self.guard is None or self.guard.stopped:
-            return None
-        verdict = self.guard.check(step, metrics)
-        if verdict is None or not (verdict.stop or verdict.restore or verdict.lower_lr):
-            return None
-        result = self.guard.act(
-            verdict, checkpoints=self.checkpoints, load=self.load_state_dict, scale_lr=self._scale
-        )
-        if result.restored is not None:
-            self.restored.append(result.restored)
-        if result.stop:
-            self.model.stop_training = True
-        return verdict
+    def _stop(self) -> None:
+        self.model.stop_training = True
 
     def _lr(self) -> float:
         try:
-            return _float(self.model.optimizer.learning_rate)
+            return host_float(self.model.optimizer.learning_rate)
         except (AttributeError, TypeError, ValueError, IndexError):
             return math.nan
 
@@ -366,47 +330,3 @@ class DriftlineCallback(keras.callbacks.Callback):  # type: ignore[misc,unused-i
     def _scale(self, factor: float) -> list[float]:
         lr = self._lr() * factor
         return [lr] if self._set_lr(lr) else []
-
-    def _grad_norms(self, *, per_layer: bool) -> tuple[float | None, dict[str, float]]:
-        import torch  # the torch backend is loaded, so this costs nothing
-
-        named = [
-            (v.path, g)
-            for v in self.model.trainable_weights
-            if (g := getattr(v.value, "grad", None)) is not None
-        ]
-        if not named:
-            return None, {}
-        with torch.no_grad():
-            norms = torch.stack([torch.linalg.vector_norm(g.float()) for _, g in named])
-            total = float(torch.linalg.vector_norm(norms))
-            layers = (
-                dict(zip([f"grad_norm/{n}" for n, _ in named], norms.cpu().tolist(), strict=True))
-                if per_layer
-                else {}
-            )
-        return total, layers
-
-    def _update_ratios(self, before: list[np.ndarray]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        upd_sq = w_sq = 0.0
-        for v, b in zip(self.model.trainable_weights, before, strict=True):
-            w = _numpy(v).astype(np.float64)
-            du = float(np.linalg.norm(w - b))
-            wn = float(np.linalg.norm(w))
-            out[f"update_ratio/{v.path}"] = du / max(wn, _EPS)
-            upd_sq, w_sq = upd_sq + du * du, w_sq + wn * wn
-        out["update_ratio"] = math.sqrt(upd_sq) / max(math.sqrt(w_sq), _EPS)
-        return out
-
-    def _gpu_memory(self) -> dict[str, float]:
-        if not self._torch:
-            return {}
-        import torch
-
-        if not torch.cuda.is_available():
-            return {}
-        return {
-            "gpu_memory_allocated": float(torch.cuda.memory_allocated()),
-            "gpu_memory_max_allocated": float(torch.cuda.max_memory_allocated()),
-        }

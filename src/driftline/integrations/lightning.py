@@ -42,7 +42,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from driftline.errors import InputError
 from driftline.integrations.torch import TorchWatcher
-from driftline.training import CheckpointManager, Guard
+from driftline.training import CheckpointManager, Guard, TrainingLoop
 
 __all__ = ["DriftlineCallback", "DriftlineLogger"]
 
@@ -309,14 +309,7 @@ class DriftlineCallback(Callback):
             "log_every": log_every,
             "batch_size": batch_size,
         }
-        for name in ("sync_every", "log_every"):
-            v = self._options[name]
-            if type(v) is not int or v < 1:
-                raise InputError(f"{name}: expected a positive int, got {v!r}")
-        for name in ("per_layer_every", "batch_size"):
-            v = self._options[name]
-            if v is not None and (type(v) is not int or v < 1):
-                raise InputError(f"{name}: expected a positive int or None, got {v!r}")
+        TrainingLoop.check_options(**self._options)
         self.watcher: TorchWatcher | None = None
         """The watcher of the current ``fit`` (``None`` before it starts)."""
         self._measured = False

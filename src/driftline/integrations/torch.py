@@ -25,17 +25,24 @@ torch is imported when this module is; the rest of driftline never imports it.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import TracebackType
 from typing import IO, Any
 
 import torch
 
 from driftline.errors import InputError
-from driftline.training import CheckpointInfo, CheckpointManager, Guard, Verdict
+from driftline.integrations._common import LoopAttributes, OnLoop
+from driftline.integrations._torch_values import (
+    MAX_KEY_LENGTH as MAX_KEY_LENGTH,  # the longest per-layer metric key; kept importable here
+)
+from driftline.integrations._torch_values import (
+    gpu_memory,
+    tensor_norms,
+    update_ratios,
+)
+from driftline.training import CheckpointInfo, CheckpointManager, Guard, TrainingLoop, Verdict
 
 __all__ = ["TorchSerializer", "TorchWatcher", "watch"]
 
@@ -71,32 +78,17 @@ class TorchSerializer:
         return torch.load(file, map_location=self.map_location, weights_only=True)
 
 
-MAX_KEY_LENGTH = 200
-"""Longest metric key the server accepts; longer per-layer keys are shortened with a hash."""
-
-
-def _key(prefix: str, name: str) -> str:
-    key = f"{prefix}/{name}"
-    if len(key) <= MAX_KEY_LENGTH:
-        return key
-    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-    return f"{key[: MAX_KEY_LENGTH - 11]}~{digest}"
-
-
-def _norms(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """L2 norm of each tensor, as one float32 device tensor (no sync)."""
-    foreach = getattr(torch, "_foreach_norm", None)
-    norms = foreach(list(tensors)) if foreach is not None else [t.norm() for t in tensors]
-    return torch.stack([n.float() for n in norms])
-
-
-class TorchWatcher:
+class TorchWatcher(LoopAttributes):
     """Hooks on a model and optimizer that log training metrics and run a guard.
 
-    Create it with :func:`watch`; call :meth:`step` once per optimizer step with
-    the loss, :meth:`evaluate` with validation metrics, and stop when
-    :attr:`should_stop` is true. See the module docstring for what is logged.
+    Create it with :func:`watch` (its parameters are this class's); call
+    :meth:`step` once per optimizer step with the loss, :meth:`evaluate` with
+    validation metrics, and stop when :attr:`should_stop` is true. See the module
+    docstring for what is logged. Step counting, logging, the guard's actions and
+    the checkpoint policy are the :class:`~driftline.training.TrainingLoop`'s.
     """
+
+    should_stop = OnLoop("True once the guard decided to stop the run.")
 
     def __init__(
         self,
@@ -118,47 +110,37 @@ class TorchWatcher:
             raise InputError(
                 f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}"
             )
-        for name, v in (("log_every", log_every), ("sync_every", sync_every)):
-            if type(v) is not int or v < 1:
-                raise InputError(f"{name}: expected a positive int, got {v!r}")
-        if per_layer_every is not None and (
-            type(per_layer_every) is not int or per_layer_every < 1
-        ):
-            raise InputError(
-                f"per_layer_every: expected a positive int or None, got {per_layer_every!r}"
-            )
-        if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
-            raise InputError(f"batch_size: expected a positive int or None, got {batch_size!r}")
+        TrainingLoop.check_options(
+            log_every=log_every,
+            sync_every=sync_every,
+            per_layer_every=per_layer_every,
+            batch_size=batch_size,
+        )
         self.model = model
         self.optimizer = optimizer
-        self.run = run
-        self.log_every = log_every
-        self.per_layer_every = per_layer_every
-        self.guard = guard
-        self.checkpoints = checkpoints
         self.sync_every = sync_every
         self.batch_size = batch_size
-        self.global_step = 0
-        """Optimizer steps seen; it keeps counting after a restore."""
-        self.should_stop = False
-        """True once the guard decided to stop the run."""
-        self.restored: list[CheckpointInfo] = []
-        """Checkpoints the guard restored, in order."""
+        self._loop = TrainingLoop(
+            run,
+            state_dict=self.state_dict,
+            load_state_dict=self.load_state_dict,
+            scale_lr=self._scale_lr,
+            guard=guard,
+            checkpoints=checkpoints,
+            log_every=log_every,
+            per_layer_every=per_layer_every,
+        )
         self._params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self._grad_norm: torch.Tensor | None = None
         self._layer_grads: tuple[list[str], torch.Tensor] | None = None
         self._before: list[torch.Tensor] | None = None
         self._pending: list[tuple[int, torch.Tensor, float, int | None, bool]] = []
         self._pending_layers: dict[int, dict[str, torch.Tensor]] = {}
-        self._window_start = time.perf_counter()
         self._hooks = [optimizer.register_step_post_hook(self._post_step)]
         if gradient_hook:
             self._hooks.append(optimizer.register_step_pre_hook(self._pre_step))
 
     # ------------------------------------------------------------ hooks (no sync)
-    def _layer_step(self) -> bool:
-        return self.per_layer_every is not None and self.global_step % self.per_layer_every == 0
-
     def _pre_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         self.capture_gradients()
 
@@ -174,31 +156,17 @@ class TorchWatcher:
             if not named:
                 self._grad_norm = None
                 return
-            norms = _norms([g for _, g in named])
+            norms = tensor_norms([g for _, g in named])
             self._grad_norm = torch.linalg.vector_norm(norms)
-            if self._layer_step():
+            if self._loop.layer_step():
                 self._layer_grads = ([n for n, _ in named], norms)
                 self._before = [p.detach().clone() for _, p in self._params]
 
     def _post_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._before is None:
             return
-        with torch.no_grad():
-            params = [p.detach() for _, p in self._params]
-            deltas = [a - b for a, b in zip(params, self._before, strict=True)]
-            upd = _norms(deltas)
-            w = _norms(params)
-            ratios = upd / w.clamp_min(1e-12)
-            total = torch.linalg.vector_norm(upd) / torch.linalg.vector_norm(w).clamp_min(1e-12)
-            layers: dict[str, torch.Tensor] = {}
-            if self._layer_grads is not None:
-                names, gnorms = self._layer_grads
-                layers.update({_key("grad_norm", n): gnorms[i] for i, n in enumerate(names)})
-            layers.update(
-                {_key("update_ratio", n): ratios[i] for i, (n, _) in enumerate(self._params)}
-            )
-            layers["update_ratio"] = total
-            self._pending_layers[self.global_step] = layers
+        layers = update_ratios(self._params, self._before, self._layer_grads)
+        self._pending_layers[self._loop.global_step] = layers
         self._before, self._layer_grads = None, None
 
     # ------------------------------------------------------------ public API
@@ -219,19 +187,12 @@ class TorchWatcher:
         pair = torch.stack([value, gnorm.to(value.device)])
         lr = float(self.optimizer.param_groups[0].get("lr", math.nan))
         n = batch_size if batch_size is not None else self.batch_size
-        self._pending.append((self.global_step, pair, lr, n, has_gnorm))
+        loop = self._loop
+        self._pending.append((loop.advance(), pair, lr, n, has_gnorm))
         self._grad_norm = None
-        self.global_step += 1
-        verdict = None
-        if len(self._pending) >= self.sync_every:
-            verdict = self.flush()
-        cm = self.checkpoints
-        if verdict is None and cm is not None and not self.should_stop:
-            step = self.global_step
-            if cm.should_save(step) == "periodic":
-                verdict = self.flush()  # never checkpoint a state the guard has not seen
-                if verdict is None:
-                    cm.save(step, self.state_dict(), reason="periodic")
+        verdict = self.flush() if len(self._pending) >= self.sync_every else None
+        if verdict is None and loop.checkpoints is not None:
+            verdict = loop.save_periodic(before=self.flush)  # flushed and guarded before a save
         return verdict
 
     def evaluate(self, metrics: Mapping[str, float], *, log: bool = True) -> Verdict | None:
@@ -240,16 +201,10 @@ class TorchWatcher:
         ``log=False`` skips the logging, for callers that log them elsewhere.
         """
         verdict = self.flush()
-        step = max(self.global_step - 1, 0)
-        values = {str(k): float(v) for k, v in metrics.items()}
-        if self.run is not None and log:
-            self.run.log(values, step=step)
-        if verdict is None and self.guard is not None and not self.should_stop:
-            verdict = self._check(step, values)
-        cm = self.checkpoints
-        if verdict is None and cm is not None and not self.should_stop:
-            cm.maybe_save(self.global_step, self.state_dict, values)
-        return verdict
+        acted = self._loop.evaluate(metrics, log=log, check=verdict is None)
+        if acted is not None:
+            self._forget_measurements()
+        return verdict if verdict is not None else acted
 
     def flush(self) -> Verdict | None:
         """Copy pending values to the host (one sync), log them and run the guard.
@@ -266,21 +221,21 @@ class TorchWatcher:
             s: dict(zip(d, torch.stack(list(d.values())).cpu().tolist(), strict=True))
             for s, d in layers.items()
         }
-        now = time.perf_counter()
-        step_time = (now - self._window_start) / len(pending)
-        self._window_start = now
+        loop = self._loop
+        step_time = loop.lap(len(pending))
         memory = self._gpu_memory()
         acted: Verdict | None = None
         for (step, _, lr, n, has_gnorm), (loss, gnorm) in zip(pending, host, strict=True):
-            metrics = {"loss": loss, "lr": lr, "step_time": step_time}
+            metrics = {"loss": loss}
             if has_gnorm:
                 metrics["grad_norm"] = gnorm
-            if n is not None and step_time > 0:
-                metrics["throughput"] = n / step_time
-            if self.run is not None and step % self.log_every == 0:
-                self.run.log({**metrics, **memory, **layer_host.get(step, {})}, step=step)
-            if acted is None and self.guard is not None and not self.should_stop:
-                acted = self._check(step, metrics)
+            loop.step_metrics(metrics, lr=lr, step_time=step_time, batch_size=n)
+            per_layer = layer_host.get(step)
+            extra = {**memory, **per_layer} if per_layer else memory
+            verdict = loop.record(step, metrics, extra, check=acted is None)
+            acted = verdict if acted is None else acted
+        if acted is not None:
+            self._forget_measurements()
         return acted
 
     def state_dict(self) -> dict[str, Any]:
@@ -303,17 +258,11 @@ class TorchWatcher:
         """
         if self.checkpoints is None:
             raise InputError("checkpoints: resume() needs the watcher's CheckpointManager")
-        found = self.checkpoints.resume()
+        found = self._loop.resume(self._load_all)
         if found is None:
             return None
-        info, state = found
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.global_step = int(state.get("step", info.step))
-        if self.guard is not None and "guard" in state:
-            self.guard.load_dict(state["guard"])
         self._pending, self._pending_layers = [], {}
-        return info
+        return found[0]
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Load a checkpoint's model and optimizer state, keeping the current learning rates.
@@ -322,8 +271,7 @@ class TorchWatcher:
         reduction the guard made since the checkpoint.
         """
         lrs = [g.get("lr") for g in self.optimizer.param_groups]
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self._load_all(state)
         for g, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             if lr is not None:
                 g["lr"] = lr
@@ -347,24 +295,13 @@ class TorchWatcher:
         self.close()
 
     # ------------------------------------------------------------ internals
-    def _check(self, step: int, metrics: Mapping[str, float]) -> Verdict | None:
-        if self.guard is None:
-            return None
-        verdict = self.guard.check(step, metrics)
-        if verdict is None or not (verdict.stop or verdict.restore or verdict.lower_lr):
-            return None
-        result = self.guard.act(
-            verdict,
-            checkpoints=self.checkpoints,
-            load=self.load_state_dict,
-            scale_lr=self._scale_lr,
-        )
-        if result.restored is not None:
-            self.restored.append(result.restored)
-        if result.stop:
-            self.should_stop = True
+    def _load_all(self, state: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    def _forget_measurements(self) -> None:
+        """Drop gradient measurements of a step the guard acted on (they predate the action)."""
         self._grad_norm, self._before, self._layer_grads = None, None, None
-        return verdict
 
     def _scale_lr(self, factor: float) -> list[float]:
         rates = []
@@ -374,13 +311,7 @@ class TorchWatcher:
         return rates
 
     def _gpu_memory(self) -> dict[str, float]:
-        device = next((p.device for _, p in self._params), None)
-        if device is None or device.type != "cuda":
-            return {}
-        return {
-            "gpu_memory_allocated": float(torch.cuda.memory_allocated(device)),
-            "gpu_memory_max_allocated": float(torch.cuda.max_memory_allocated(device)),
-        }
+        return gpu_memory(next((p.device for _, p in self._params), None))
 
 
 def watch(

@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from driftline.profile._categorical import CategoricalProfile
 from driftline.profile._config import ProfileConfig
-from driftline.profile._dataset import ColumnProfile, DatasetProfile, profile
+from driftline.profile._dataset import (
+    ColumnProfile,
+    DatasetProfile,
+    column_profile,
+    performance_counts,
+    profile,
+    profile_columns,
+    workers_for,
+)
 from driftline.profile._numerical import NumericalProfile
 from driftline.profile._other import DatetimeProfile, TextProfile
 
@@ -30,5 +38,9 @@ __all__ = [
     "NumericalProfile",
     "ProfileConfig",
     "TextProfile",
+    "column_profile",
+    "performance_counts",
     "profile",
+    "profile_columns",
+    "workers_for",
 ]

@@ -15,7 +15,7 @@ from driftline.errors import IncompatibleProfilesError, InputError
 from driftline.profile._codec import dec_bytes, enc_bytes, field
 from driftline.profile._config import ProfileConfig
 from driftline.profile._numerical import hll_union
-from driftline.schema._table import string_codes
+from driftline.schema import string_codes
 
 __all__ = ["CategoricalProfile", "Label", "count_labels", "unique_counts"]
 

@@ -8,7 +8,7 @@ import warnings
 import zlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -20,10 +20,14 @@ from driftline.profile._numerical import NumericalProfile
 from driftline.profile._other import DatetimeProfile, TextProfile
 from driftline.schema import ColumnKind, Schema, Table, as_table
 
+if TYPE_CHECKING:
+    from driftline.stats.metrics import ClassificationCounts, RegressionCounts
+
 __all__ = [
     "ColumnProfile",
     "DatasetProfile",
     "column_profile",
+    "performance_counts",
     "profile",
     "profile_columns",
     "workers_for",
@@ -31,6 +35,8 @@ __all__ = [
 
 ColumnProfile = NumericalProfile | CategoricalProfile | TextProfile | DatetimeProfile
 """The profile of one column; its class follows the column's kind."""
+
+_P = TypeVar("_P", NumericalProfile, CategoricalProfile, TextProfile, DatetimeProfile)
 
 _FORMAT = "driftline.profile/1"
 _MAGIC = b"DLP1"
@@ -91,16 +97,18 @@ class DatasetProfile:
     def __getitem__(self, name: str) -> ColumnProfile:
         return self.columns[name]
 
-    def _typed(self, name: str, cls: type[Any], what: str) -> Any:
+    def _typed(self, name: str, cls: type[_P], what: str) -> _P:
         if name not in self.columns:
-            raise KeyError(name)
+            raise SchemaError(
+                f"column {name!r}: not in the profile (columns: {list(self.columns)[:8]})"
+            )
         col = self.columns[name]
         if not isinstance(col, cls):
             raise SchemaError(f"column {name!r}: expected a {what} column, got a {col.kind} one")
         return col
 
     def numerical(self, name: str) -> NumericalProfile:
-        """The profile of numerical column ``name`` (``SchemaError`` if it is another kind)."""
+        """The profile of numerical column ``name`` (``SchemaError`` if absent or another kind)."""
         return self._typed(name, NumericalProfile, "numerical")
 
     def categorical(self, name: str) -> CategoricalProfile:
@@ -265,6 +273,13 @@ def column_profile(
     """The profile of one column of ``kind``, on ``ref``'s bins when given.
 
     ``distinct=False`` skips the distinct-count sketch of a numerical column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prof = column_profile(np.array([1.0, 2.0, np.nan]), ColumnKind.NUMERICAL, None, ProfileConfig())
+    >>> prof.n_missing, prof.mean
+    (1, 1.5)
     """
     if kind is ColumnKind.NUMERICAL:
         edges = ref.edges if isinstance(ref, NumericalProfile) else None
@@ -288,7 +303,13 @@ def workers_for(n_rows: int, n_columns: int) -> int:
     """Threads worth using for ``n_columns`` columns of ``n_rows`` rows (1: no pool).
 
     The heavy numpy calls (sorts, partitions, ``searchsorted``, hashing) release
-    the GIL, so columns profile in parallel on a multi-core machine.
+    the GIL, so columns profile in parallel on a multi-core machine. Below
+    :data:`PARALLEL_MIN_ROWS` rows, or for one column, a pool costs more than it saves.
+
+    Examples
+    --------
+    >>> workers_for(100, 8)
+    1
     """
     if n_rows < PARALLEL_MIN_ROWS or n_columns < 2:
         return 1
@@ -308,6 +329,13 @@ def profile_columns(
     ``distinct=False`` skips the distinct-count sketches of numerical columns
     (their :attr:`~NumericalProfile.distinct_count` is then meaningless): for
     callers that only compare distributions.
+
+    Examples
+    --------
+    >>> table = as_table({"x": [1.0, 2.0], "c": ["a", "b"]})
+    >>> cols = profile_columns(table, Schema.infer(table), None, ProfileConfig())
+    >>> list(cols)
+    ['x', 'c']
     """
     ref_cols = reference.columns if reference is not None else {}
     specs = list(schema.columns)
@@ -392,7 +420,7 @@ def profile(
             stacklevel=2,
         )
     columns = profile_columns(table, schema, reference, cfg)
-    return DatasetProfile(schema, table.n_rows, columns, _performance(table, schema))
+    return DatasetProfile(schema, table.n_rows, columns, performance_counts(table, schema))
 
 
 def _labels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -411,7 +439,23 @@ def _labels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, np.ones(values.size, dtype=bool)
 
 
-def _performance(table: Table, schema: Schema) -> Any:
+def performance_counts(
+    table: Table, schema: Schema
+) -> ClassificationCounts | RegressionCounts | None:
+    """The performance counts of ``table``'s labelled rows, or ``None``.
+
+    :class:`~driftline.stats.metrics.RegressionCounts` when the target is
+    numerical, else :class:`~driftline.stats.metrics.ClassificationCounts`
+    (with the score columns where every score of a row is finite); ``None``
+    when the schema has no target or prediction, or no row holds both.
+
+    Examples
+    --------
+    >>> from driftline.schema import Schema, as_table
+    >>> table = as_table({"y": ["a", "b", "a"], "p": ["a", "a", "a"]})
+    >>> performance_counts(table, Schema.infer(table, target="y", prediction="p")).n
+    3
+    """
     target, prediction = schema.target, schema.prediction
     if target is None or prediction is None:
         return None

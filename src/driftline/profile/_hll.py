@@ -36,6 +36,8 @@ from collections import deque
 import datasketches as ds
 import numpy as np
 
+from driftline.errors import DriftlineError
+
 __all__ = ["feed_floats", "hll_coupons", "hll_of_floats"]
 
 _SEED = 9001  # DataSketches' DEFAULT_SEED
@@ -225,9 +227,12 @@ def _hll_mode_image(lg_k: int) -> bytes:
     while not _in_hll_mode(sketch):
         _feed(sketch, np.arange(start, start + 64, dtype=np.float64))
         start += 64
-    image = sketch.serialize_updatable()
+    image = bytes(sketch.serialize_updatable())
     if image[7] != _HLL8_MODE or len(image) != _HLL8_HEADER + (1 << lg_k):  # pragma: no cover
-        raise RuntimeError(f"lg_k={lg_k}: unexpected HLL_8 image layout")
+        raise DriftlineError(
+            f"lg_k={lg_k}: the datasketches HLL_8 image has an unexpected layout "
+            f"(mode byte {image[7]}, {len(image)} bytes)"
+        )
     return image
 
 

@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 from driftline.schema._infer import InferenceConfig
-from driftline.schema._table import Table, as_table
+from driftline.schema._table import Table, arrow_strings, as_table, string_codes
 from driftline.schema._types import (
     ColumnKind,
     ColumnRole,
@@ -33,5 +33,7 @@ __all__ = [
     "Schema",
     "SchemaInferenceWarning",
     "Table",
+    "arrow_strings",
     "as_table",
+    "string_codes",
 ]

@@ -413,6 +413,12 @@ def arrow_strings(col: Any) -> np.ndarray:
     Each distinct string becomes one Python object, shared by the rows that hold
     it (dictionary encoding), which is several times faster than converting
     row by row; the codes are remembered for :func:`string_codes`.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> arrow_strings(pa.chunked_array([["a", None, "a"]])).tolist()
+    ['a', None, 'a']
     """
     import pyarrow as pa
     import pyarrow.compute as pc

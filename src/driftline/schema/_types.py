@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,7 @@ from driftline.errors import SchemaError
 
 if TYPE_CHECKING:
     from driftline.schema._infer import InferenceConfig
+    from driftline.schema._table import Table
 
 __all__ = ["ColumnKind", "ColumnRole", "ColumnSpec", "Schema", "SchemaInferenceWarning"]
 
@@ -284,63 +285,89 @@ class Schema:
         >>> [(c.name, c.role.value, c.kind.value) for c in s]
         [('x', 'feature', 'numerical'), ('y', 'target', 'boolean')]
         """
-        from driftline.schema._infer import InferenceConfig as _Config
-        from driftline.schema._infer import infer_kind
         from driftline.schema._table import as_table
 
         table = as_table(frame)
-        declared: dict[str, ColumnRole] = {}
+        declared = _declared_roles(
+            table,
+            (
+                (target, ColumnRole.TARGET, "target"),
+                (prediction, ColumnRole.PREDICTION, "prediction"),
+                *((s, ColumnRole.SCORE, "scores") for s in _names(scores, "scores")),
+                (id, ColumnRole.ID, "id"),
+                (timestamp, ColumnRole.TIMESTAMP, "timestamp"),
+                *((s, ColumnRole.SEGMENT, "segments") for s in _names(segments, "segments")),
+                *((name, role, "roles") for name, role in (roles or {}).items()),
+            ),
+        )
+        declared_kinds = _declared_kinds(table, kinds)
+        return cls(tuple(_column_specs(table, declared, declared_kinds, config)))
 
-        def declare(name: str | None, role: ColumnRole | str, what: str) -> None:
-            if name is None:
-                return
-            r = _parse_enum(ColumnRole, role, f"{what}: role of {name!r}")
-            if name not in table:
-                raise SchemaError(
-                    f"{what}: column {name!r} is not in the frame (columns: {_preview(table.names)})"
-                )
-            if name in declared and declared[name] is not r:
-                raise SchemaError(
-                    f"{what}: column {name!r} is declared both {declared[name].value} and {r.value}"
-                )
-            declared[name] = r
 
-        declare(target, ColumnRole.TARGET, "target")
-        declare(prediction, ColumnRole.PREDICTION, "prediction")
-        for s in _names(scores, "scores"):
-            declare(s, ColumnRole.SCORE, "scores")
-        declare(id, ColumnRole.ID, "id")
-        declare(timestamp, ColumnRole.TIMESTAMP, "timestamp")
-        for s in _names(segments, "segments"):
-            declare(s, ColumnRole.SEGMENT, "segments")
-        for name, role in (roles or {}).items():
-            declare(name, role, "roles")
-        declared_kinds: dict[str, ColumnKind] = {}
-        for name, kind in (kinds or {}).items():
-            if name not in table:
-                raise SchemaError(
-                    f"kinds: column {name!r} is not in the frame (columns: {_preview(table.names)})"
-                )
-            declared_kinds[name] = _parse_enum(ColumnKind, kind, f"kinds: kind of {name!r}")
+def _declared_roles(
+    table: Table, declarations: Iterable[tuple[str | None, ColumnRole | str, str]]
+) -> dict[str, ColumnRole]:
+    """The role of each declared column, from ``(name or None, role, argument)`` in order."""
+    declared: dict[str, ColumnRole] = {}
+    for name, role, what in declarations:
+        if name is None:
+            continue
+        r = _parse_enum(ColumnRole, role, f"{what}: role of {name!r}")
+        if name not in table:
+            raise SchemaError(
+                f"{what}: column {name!r} is not in the frame (columns: {_preview(table.names)})"
+            )
+        if name in declared and declared[name] is not r:
+            raise SchemaError(
+                f"{what}: column {name!r} is declared both {declared[name].value} and {r.value}"
+            )
+        declared[name] = r
+    return declared
 
-        cfg = config if config is not None else _Config()
-        specs = []
-        for name in table.names:
-            role = declared.get(name, ColumnRole.FEATURE)
-            if name in declared_kinds:
-                kind = declared_kinds[name]
-            else:
-                kind, why = infer_kind(table, name, cfg)
-                if why is not None and role is not ColumnRole.ID:
-                    warnings.warn(
-                        f"column {name!r}: inferred {kind.value} because {why}; "
-                        f"if that is wrong, declare it, e.g. "
-                        f"kinds={{{name!r}: {_ALTERNATIVE[kind].value!r}}}",
-                        SchemaInferenceWarning,
-                        stacklevel=2,
-                    )
-            specs.append(ColumnSpec(name, role, kind))
-        return cls(tuple(specs))
+
+def _declared_kinds(table: Table, kinds: Mapping[str, str] | None) -> dict[str, ColumnKind]:
+    """The declared kinds of :meth:`Schema.infer`, checked against ``table``."""
+    declared_kinds: dict[str, ColumnKind] = {}
+    for name, kind in (kinds or {}).items():
+        if name not in table:
+            raise SchemaError(
+                f"kinds: column {name!r} is not in the frame (columns: {_preview(table.names)})"
+            )
+        declared_kinds[name] = _parse_enum(ColumnKind, kind, f"kinds: kind of {name!r}")
+    return declared_kinds
+
+
+def _column_specs(
+    table: Table,
+    declared: Mapping[str, ColumnRole],
+    declared_kinds: Mapping[str, ColumnKind],
+    config: InferenceConfig | None,
+) -> list[ColumnSpec]:
+    """One spec per column of ``table``: declared kinds kept, the others inferred.
+
+    Warns (for the caller of :meth:`Schema.infer`) where an inference is worth a look.
+    """
+    from driftline.schema._infer import InferenceConfig as _Config
+    from driftline.schema._infer import infer_kind
+
+    cfg = config if config is not None else _Config()
+    specs = []
+    for name in table.names:
+        role = declared.get(name, ColumnRole.FEATURE)
+        if name in declared_kinds:
+            kind = declared_kinds[name]
+        else:
+            kind, why = infer_kind(table, name, cfg)
+            if why is not None and role is not ColumnRole.ID:
+                warnings.warn(
+                    f"column {name!r}: inferred {kind.value} because {why}; "
+                    f"if that is wrong, declare it, e.g. "
+                    f"kinds={{{name!r}: {_ALTERNATIVE[kind].value!r}}}",
+                    SchemaInferenceWarning,
+                    stacklevel=3,
+                )
+        specs.append(ColumnSpec(name, role, kind))
+    return specs
 
 
 _ALTERNATIVE = {

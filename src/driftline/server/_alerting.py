@@ -2,7 +2,7 @@
 
 Example
 -------
->>> from driftline.alerts._spec import AlertingConfig
+>>> from driftline.alerts import AlertingConfig
 >>> routing_changes(AlertingConfig(), AlertingConfig())
 False
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 from driftline.config import Settings
 from driftline.errors import ConfigError
-from driftline.server._context import ServerContext
-from driftline.store.payloads import ReferencePayload
+from driftline.server.context import ServerContext
+from driftline.wire import ReferencePayload
 
 __all__ = ["after_ingest", "alert_service", "routing_changes"]
 
@@ -39,7 +39,7 @@ def routing_changes(config: Any, stored: Any) -> bool:
 
     Example
     -------
-    >>> from driftline.alerts._spec import AlertingConfig
+    >>> from driftline.alerts import AlertingConfig
     >>> stored = AlertingConfig.model_validate(
     ...     {"route": {"receiver": "team"}, "receivers": [{"name": "team"}]})
     >>> routing_changes(AlertingConfig(), stored), routing_changes(stored, AlertingConfig())
@@ -68,7 +68,7 @@ def alert_service(
     """
     import pydantic
 
-    from driftline.alerts._service import AlertService
+    from driftline.alerts import AlertService
     from driftline.alerts.channels import NetworkPolicy
 
     policy = None

@@ -48,9 +48,9 @@ from starlette.concurrency import run_in_threadpool
 
 from driftline.errors import ConfigError, InputError
 from driftline.server._alerting import routing_changes
-from driftline.server._context import ServerContext, allowed, context, jsonable, require, token_of
 from driftline.server._middleware import error_body
-from driftline.store._tokens import ALL_PROJECTS as TOKEN_ALL_PROJECTS
+from driftline.server.context import ServerContext, allowed, context, jsonable, require, token_of
+from driftline.store import ALL_PROJECTS as TOKEN_ALL_PROJECTS
 
 __all__ = [
     "ALL_PROJECTS",
@@ -252,7 +252,7 @@ async def apply_config(
     body = await request.body()
 
     def go() -> Any:
-        from driftline.alerts._yaml import check_config
+        from driftline.alerts import check_config
 
         config, problems = check_config(BODY_SOURCE, text=_text(body))
         if config is None:
@@ -293,7 +293,7 @@ async def put_monitor(request: Request, name: str) -> Any:
     body = await request.body()
 
     def go() -> Any:
-        from driftline.alerts._yaml import load_monitor
+        from driftline.alerts import load_monitor
 
         text = _text(body)
         try:

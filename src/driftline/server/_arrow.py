@@ -3,7 +3,7 @@
 The JSON path validates every value with pydantic; here each column is checked
 once with pyarrow compute and numpy (types, nulls, lengths, finiteness). Ids,
 times, predictions and scores become the lists a
-:class:`~driftline.store.payloads.PredictionsBatch` holds (with
+:class:`~driftline.wire.PredictionsBatch` holds (with
 :meth:`numpy.ndarray.tolist`); features stay columns: numpy arrays to profile,
 and the Arrow table itself, which the store keeps as it came. Errors name the
 field as the JSON path does (``ids[3]: ...``, ``features.age: ...``).
@@ -28,20 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from driftline import wire
 from driftline.errors import InputError
-from driftline.store import payloads as wire
-from driftline.store._windows import as_column
+from driftline.store import as_column
 
 __all__ = ["RESERVED_COLUMNS", "batch_from_arrow"]
 
-RESERVED_COLUMNS = {
-    "__id": "ids",
-    "__timestamp": "timestamps",
-    "__prediction": "predictions",
-    "__score": "scores",
-    "__latency_ms": "latency_ms",
-    "__error": "errors",
-}
+RESERVED_COLUMNS = {column: field for field, column in wire.ARROW_COLUMNS.items()}
 """Columns of an Arrow predictions body that are not features, and the field each fills."""
 
 _REQUIRED = ("__id", "__timestamp", "__prediction")
@@ -99,7 +92,7 @@ def _feature_array(column: Any, field: str) -> np.ndarray:
     """
     import pyarrow as pa
 
-    from driftline.schema._table import arrow_strings
+    from driftline.schema import arrow_strings
 
     typ = column.type
     if pa.types.is_dictionary(typ):

@@ -1,6 +1,6 @@
 """Ingest endpoints: one per payload kind, plus Arrow IPC for predictions.
 
-Each answers 200 with the :class:`~driftline.store.payloads.IngestAck` once the
+Each answers 200 with the :class:`~driftline.wire.IngestAck` once the
 store committed the batch (an acknowledged batch is durable); a batch id seen
 before gives the same answer with ``duplicate: true`` and stores nothing.
 Bodies may be gzip-compressed (``Content-Encoding: gzip``). The answer to a run
@@ -17,12 +17,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
-from driftline.client._delivery import INGEST_PATHS
+from driftline import wire
 from driftline.errors import InputError
 from driftline.server._alerting import after_ingest
 from driftline.server._arrow import RESERVED_COLUMNS, batch_from_arrow
-from driftline.server._context import context, require
-from driftline.store import payloads as wire
+from driftline.server.context import context, require
 
 __all__ = [
     "ARROW_CONTENT_TYPE",
@@ -34,7 +33,7 @@ __all__ = [
 
 router = APIRouter(tags=["ingest"])
 
-ARROW_CONTENT_TYPE = "application/vnd.apache.arrow.stream"
+ARROW_CONTENT_TYPE = wire.ARROW_CONTENT_TYPE
 """Content type of an Arrow IPC stream body."""
 ARROW_RESERVED_COLUMNS = RESERVED_COLUMNS
 """Columns of an Arrow predictions body that are not features, and the field each fills."""
@@ -124,7 +123,7 @@ def _make_endpoint(kind: str, model: type[pydantic.BaseModel]) -> None:
 
     endpoint.__name__ = f"ingest_{kind}"
     router.add_api_route(
-        INGEST_PATHS[kind],
+        wire.INGEST_PATHS[kind],
         endpoint,
         methods=["POST"],
         response_model=wire.IngestAck,
@@ -166,7 +165,7 @@ def document_payloads(openapi: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post(
-    INGEST_PATHS["predictions"] + "/arrow",
+    wire.INGEST_PATHS["predictions"] + "/arrow",
     response_model=wire.IngestAck,
     response_model_exclude_defaults=True,
     summary="Ingest a batch of predictions as an Arrow IPC stream",

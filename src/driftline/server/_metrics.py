@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driftline.server._prometheus import MetricFamily
+
+if TYPE_CHECKING:
+    from driftline.alerts import AlertCount
 
 __all__ = [
     "MAX_EXPORTED_RUNS",
@@ -131,7 +134,7 @@ _OPEN_STATES = ("pending", "firing", "acknowledged")
 
 
 def alert_families(
-    counts: Sequence[Mapping[str, Any]],
+    counts: Sequence[AlertCount],
     monitors: Sequence[Mapping[str, Any]],
     visible: Callable[[str], bool],
 ) -> list[MetricFamily]:
@@ -141,8 +144,9 @@ def alert_families(
 
     Example
     -------
+    >>> from driftline.alerts import AlertCount
     >>> fams = alert_families(
-    ...     [{"project": "p", "model": "m", "severity": "warning", "state": "firing", "count": 2}],
+    ...     [AlertCount(project="p", model="m", severity="warning", state="firing", count=2)],
     ...     [{"monitor": "d", "project": "p", "model": "m", "value": 0.3, "firing": True}],
     ...     lambda p: True,
     ... )
@@ -160,11 +164,11 @@ def alert_families(
         "gauge",
         "1 when the latest evaluation of a monitor fires, 0 when it does not.",
     )
-    for row in counts:
-        if str(row.get("state")) in _OPEN_STATES and visible(str(row.get("project"))):
+    for c in counts:
+        if str(c.state) in _OPEN_STATES and visible(str(c.project)):
             alerts.add(
-                {n: row.get(n) for n in ("project", "model", "severity", "state")},
-                float(row.get("count") or 0),
+                {"project": c.project, "model": c.model, "severity": c.severity, "state": c.state},
+                float(c.count or 0),
             )
     for row in monitors:
         if not visible(str(row.get("project"))):
@@ -182,22 +186,22 @@ def latest_monitor_results(alerts: Any, visible: Callable[[str], bool]) -> list[
     """The latest evaluation of every visible monitor, read through ``alerts`` (an ``AlertService``)."""
     out: list[dict[str, Any]] = []
     for monitor in alerts.list_monitors():
-        project = str(monitor.get("project"))
+        project = str(monitor.project)
         if not visible(project):
             continue
-        last = monitor.get("last_result")
+        last = monitor.last_result
         if last is None:
-            results = alerts.monitor_results(monitor["name"])
+            results = alerts.monitor_results(monitor.name)
             last = results[-1] if results else None
         if last is None:
             continue
         out.append(
             {
-                "monitor": monitor["name"],
+                "monitor": monitor.name,
                 "project": project,
-                "model": monitor.get("model"),
-                "value": last.get("value"),
-                "firing": last.get("firing"),
+                "model": monitor.model,
+                "value": last.value,
+                "firing": last.firing,
             }
         )
     return out

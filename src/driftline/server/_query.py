@@ -8,9 +8,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftline.client._run import HEARTBEAT_TIMEOUT
 from driftline.errors import NotFoundError
-from driftline.server._context import allowed, context, jsonable, require
+from driftline.server.context import allowed, context, jsonable, require
+from driftline.wire import HEARTBEAT_TIMEOUT
 
 __all__ = ["MAX_WINDOW_SECONDS", "admin_router", "query_router"]
 
@@ -155,7 +155,7 @@ def _with_liveness(request: Request, run: Any) -> Any:
     ctx = context(request)
     if not isinstance(last, (int, float)) or ctx.clock() - last <= HEARTBEAT_TIMEOUT:
         return data
-    from driftline.store.payloads import RunUpdate
+    from driftline.wire import RunUpdate
 
     run_id, project = str(data.get("run_id", "")), str(data.get("project", ""))
     try:

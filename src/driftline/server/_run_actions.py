@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from driftline.errors import AuthError, InputError, NotFoundError, PermissionDeniedError
-from driftline.server._context import context, require, token_of
+from driftline.server.context import context, require, token_of
 
 __all__ = ["StopBody", "router", "stop_reason_for"]
 
@@ -69,7 +69,7 @@ def _who(request: Request) -> str:
 
 
 def _stops(request: Request) -> Any:
-    from driftline.store._run_stop import RunStopService
+    from driftline.store import RunStopService
 
     ctx = context(request)
     return RunStopService(ctx.store, clock=ctx.clock)

@@ -23,7 +23,6 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from driftline.analysis import estimated_accuracy
-from driftline.server._context import allowed, context, require
 from driftline.server._query import MAX_WINDOW_SECONDS
 from driftline.server._views_common import (
     CHART_METRICS,
@@ -40,6 +39,7 @@ from driftline.server._views_common import (
     round_sig,
 )
 from driftline.server._views_feature import feature_router
+from driftline.server.context import allowed, context, require
 
 __all__ = [
     "DEFAULT_MAX_POINTS",
@@ -47,6 +47,7 @@ __all__ = [
     "STALE_AFTER_SECONDS",
     "heat_downsample",
     "model_health",
+    "model_overview",
     "views_router",
 ]
 

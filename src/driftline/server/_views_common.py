@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from driftline.store._downsample import minmax_downsample
+from driftline.store import minmax_downsample
 
 __all__ = [
     "CHART_METRICS",

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from driftline.errors import InsufficientDataError, NotFoundError
-from driftline.server._context import context, jsonable, require
 from driftline.server._query import MAX_WINDOW_SECONDS
 from driftline.server._views_common import (
     DEFAULT_MAX_POINTS,
@@ -19,6 +18,7 @@ from driftline.server._views_common import (
     evenly_sampled,
     finite,
 )
+from driftline.server.context import context, jsonable, require
 
 __all__ = ["QUALITY_COUNTS", "FeatureView", "feature_router", "quality_table"]
 
@@ -196,7 +196,7 @@ def feature_view(
     kind = getattr(current if current is not None else reference, "kind", None)
     detail = None
     if chosen is not None and current is not None and reference is not None:
-        from driftline.store._windows_query import drift_between
+        from driftline.store import drift_between
 
         found = drift_between(reference_ds, _one_column(chosen.profile, feature))
         detail = found.get(feature)
@@ -231,11 +231,4 @@ def _one_column(dataset: Any, name: str) -> Any:
 
 def _reference_dataset(request: Request, project: str, model: str, version: str | None) -> Any:
     """The reference profile of ``version`` or of the newest version with one; ``None`` if none."""
-    query = context(request).query
-    with query.store.read() as conn:
-        _, ids = query._version_ids(conn, project, model, version)
-        for vid in reversed(ids):
-            reference, _, _ = query._reference(conn, vid)
-            if reference is not None:
-                return reference
-    return None
+    return context(request).query.reference_profile(project, model, version)

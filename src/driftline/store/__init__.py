@@ -5,14 +5,14 @@ teams. :class:`Store` opens the database and migrates it to the newest schema;
 :class:`IngestService` stores SDK batches idempotently, :class:`QueryService`
 reads window series, runs and Prometheus totals, and :class:`TokenService`
 manages hashed API tokens. The wire payloads live in
-:mod:`driftline.store.payloads`, which imports no database code.
+:mod:`driftline.wire`, which imports no database code.
 
-Names are imported lazily, so ``import driftline.store.payloads`` stays light.
+Names are imported lazily, so ``import driftline.wire`` stays light.
 
 Example
 -------
 >>> from driftline.store import IngestService, QueryService, Store
->>> from driftline.store.payloads import PredictionsBatch
+>>> from driftline.wire import PredictionsBatch
 >>> store = Store.open("sqlite://")
 >>> batch = PredictionsBatch(batch_id="b1", project="shop", model="ranker", version="v1",
 ...                          ids=["a", "b"], timestamps=[10.0, 20.0],
@@ -30,20 +30,31 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from driftline.store._drift_series import DriftSeries
+    from driftline.store._downsample import minmax_downsample
     from driftline.store._engine import Store
-    from driftline.store._ingest import DEFAULT_BUCKET_SECONDS, IngestService
+    from driftline.store._ingest import DEFAULT_BUCKET_SECONDS, SERVER_DRIFT_EVERY_S, IngestService
+    from driftline.store._migrate import current_revision, head_revision
     from driftline.store._performance import PerformanceCounts
     from driftline.store._query import QueryService
     from driftline.store._retention import RetentionPolicy
-    from driftline.store._tokens import ROLES, TokenInfo, TokenService
-    from driftline.store._window_drift import WINDOW_DRIFT_METHOD
-    from driftline.store._windows_query import WindowSummary
-    from driftline.store.payloads import IngestAck
+    from driftline.store._run_stop import RunStopService
+    from driftline.store._tokens import ALL_PROJECTS, ROLES, TokenInfo, TokenService
+    from driftline.store.windows import (
+        LATENCY_QUANTILES,
+        WINDOW_DRIFT_METHOD,
+        DriftSeries,
+        WindowSummary,
+        as_column,
+        drift_between,
+    )
+    from driftline.wire import IngestAck
 
 __all__ = [
+    "ALL_PROJECTS",
     "DEFAULT_BUCKET_SECONDS",
+    "LATENCY_QUANTILES",
     "ROLES",
+    "SERVER_DRIFT_EVERY_S",
     "WINDOW_DRIFT_METHOD",
     "DriftSeries",
     "IngestAck",
@@ -51,26 +62,41 @@ __all__ = [
     "PerformanceCounts",
     "QueryService",
     "RetentionPolicy",
+    "RunStopService",
     "Store",
     "TokenInfo",
     "TokenService",
     "WindowSummary",
+    "as_column",
+    "current_revision",
+    "drift_between",
+    "head_revision",
+    "minmax_downsample",
 ]
 
 _WHERE = {
+    "ALL_PROJECTS": "driftline.store._tokens",
     "DEFAULT_BUCKET_SECONDS": "driftline.store._ingest",
-    "DriftSeries": "driftline.store._drift_series",
-    "IngestAck": "driftline.store.payloads",
+    "DriftSeries": "driftline.store.windows",
+    "IngestAck": "driftline.wire",
     "IngestService": "driftline.store._ingest",
+    "LATENCY_QUANTILES": "driftline.store.windows",
     "PerformanceCounts": "driftline.store._performance",
     "QueryService": "driftline.store._query",
     "ROLES": "driftline.store._tokens",
     "RetentionPolicy": "driftline.store._retention",
+    "RunStopService": "driftline.store._run_stop",
+    "SERVER_DRIFT_EVERY_S": "driftline.store._ingest",
     "Store": "driftline.store._engine",
     "TokenInfo": "driftline.store._tokens",
     "TokenService": "driftline.store._tokens",
-    "WINDOW_DRIFT_METHOD": "driftline.store._window_drift",
-    "WindowSummary": "driftline.store._windows_query",
+    "WINDOW_DRIFT_METHOD": "driftline.store.windows",
+    "WindowSummary": "driftline.store.windows",
+    "as_column": "driftline.store.windows",
+    "current_revision": "driftline.store._migrate",
+    "drift_between": "driftline.store.windows",
+    "head_revision": "driftline.store._migrate",
+    "minmax_downsample": "driftline.store._downsample",
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from driftline.errors import StoreError
 from driftline.store._sql import dumps
 
 __all__ = [
@@ -107,8 +108,11 @@ def arrow_table(data: bytes) -> Any:
     import pyarrow as pa
 
     if bytes(data[:4]) != _CHUNK_MAGIC:
-        raise ValueError("chunk: expected bytes starting with b'DLF2'")
-    return pa.ipc.open_stream(pa.py_buffer(data)[4:]).read_all()
+        raise StoreError(f"chunk: expected bytes starting with b'DLF2', got {bytes(data[:4])!r}")
+    try:
+        return pa.ipc.open_stream(pa.py_buffer(data)[4:]).read_all()
+    except pa.ArrowException as exc:
+        raise StoreError(f"chunk: the Arrow stream is corrupt ({exc})") from exc
 
 
 def table_values(table: Any) -> dict[str, list[Any]]:
@@ -131,7 +135,17 @@ def decode_columns(data: bytes) -> dict[str, list[Any]]:
     if data[:4] == _CHUNK_MAGIC:
         return table_values(arrow_table(data))
     if data[:4] != _CHUNK_MAGIC_V1:
-        raise ValueError("feature chunk: expected bytes starting with b'DLF2' or b'DLF1'")
+        raise StoreError(
+            f"feature chunk: expected bytes starting with b'DLF2' or b'DLF1', got {data[:4]!r}"
+        )
+    try:
+        return _decode_v1(data)
+    except (ValueError, KeyError, TypeError, zlib.error) as exc:  # JSON, UTF-8, header
+        raise StoreError(f"feature chunk: the DLF1 chunk is corrupt ({exc})") from exc
+
+
+def _decode_v1(data: bytes) -> dict[str, list[Any]]:
+    """The columns of a ``DLF1`` chunk: header length, JSON header, binary or zlib JSON blobs."""
     size = int.from_bytes(data[4:8], "little")
     header = json.loads(data[8 : 8 + size].decode("utf-8"))
     out: dict[str, list[Any]] = {}

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._bulk import (
     arrow_table,
     decode_columns,

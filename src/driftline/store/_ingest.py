@@ -13,7 +13,7 @@ and each touched
 bucket's profile is merged (from the service's cache of the bucket when its
 revision is unchanged: one guarded ``UPDATE``, no read back) and its drift
 against the reference is computed and stored (see
-:mod:`driftline.store._window_drift`).
+:mod:`driftline.store.windows`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from driftline.errors import InputError
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._bulk import encode_columns
 from driftline.store._chunks import encode_rows, insert_chunk
 from driftline.store._engine import Store
@@ -38,21 +38,20 @@ from driftline.store._run_stop import stop_reason_of
 from driftline.store._runs import ingest_run_payload
 from driftline.store._sql import ensure_model, ensure_project, ensure_version, insert_ignore
 from driftline.store._versions import VersionContext, VersionContexts
-from driftline.store._window_drift import (
+from driftline.store.windows import (
     WINDOW_DRIFT_METHOD,
-    drift_row,
-    profile_drift,
-    upsert_drift,
-)
-from driftline.store._window_summaries import summary_row_of, upsert_summaries
-from driftline.store._windows import (
     BucketCache,
     BucketState,
     add_profile,
     batch_arrays,
+    drift_row,
     latency_sketch,
+    profile_drift,
+    summary_row_of,
+    upsert_drift,
+    upsert_summaries,
 )
-from driftline.store.payloads import (
+from driftline.wire import (
     EventsBatch,
     IngestAck,
     LabelsBatch,
@@ -169,7 +168,7 @@ class IngestService:
     Example
     -------
     >>> from driftline.store import Store
-    >>> from driftline.store.payloads import LabelsBatch
+    >>> from driftline.wire import LabelsBatch
     >>> store = Store.open("sqlite://")
     >>> svc = IngestService(store)
     >>> batch = LabelsBatch(batch_id="b1", project="p", model="m", ids=["a"], labels=[1])
@@ -236,8 +235,7 @@ class IngestService:
             handler = ingest_run_payload
         else:
             raise InputError(
-                f"payload: expected one of the driftline.store.payloads models, "
-                f"got {type(payload).__name__}"
+                f"payload: expected one of the driftline.wire models, got {type(payload).__name__}"
             )
         now = self.clock()
         with self.store.begin() as conn:

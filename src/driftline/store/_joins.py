@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._chunks import predictions_by_id
 from driftline.store._performance import PerformanceCounts
 from driftline.store._sql import bucket_start, chunks, dumps, insert_ignore, loads
-from driftline.store._windows import add_events, add_performance
-from driftline.store.payloads import EventsBatch, LabelsBatch, PredictionsBatch
+from driftline.store.windows import add_events, add_performance
+from driftline.wire import EventsBatch, LabelsBatch, PredictionsBatch
 
 __all__ = ["join_pending", "store_events", "store_labels"]
 

@@ -16,6 +16,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from driftline.errors import StoreError
+
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -35,7 +37,7 @@ def head_revision() -> str:
     """The newest revision the package ships."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
-        raise RuntimeError("no migrations found in " + str(MIGRATIONS_DIR))
+        raise StoreError("no migrations found in " + str(MIGRATIONS_DIR))
     return head
 
 

@@ -2,41 +2,35 @@
 
 from __future__ import annotations
 
-import functools
 import math
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from driftline.errors import InputError, NotFoundError
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._bulk import decode_columns
 from driftline.store._chunks import predictions_by_id
-from driftline.store._drift_series import (
-    DriftSeries,
-    read_drift_series,
-    read_drift_vs_previous,
-)
 from driftline.store._engine import Store
 from driftline.store._ingest import DEFAULT_BUCKET_SECONDS
 from driftline.store._query_runs import RunQueries
 from driftline.store._sql import loads
-from driftline.store._window_drift import WINDOW_DRIFT_METHOD
-from driftline.store._window_summaries import read_window_aggregates
-from driftline.store._windows_query import (
-    LATENCY_QUANTILES,
+from driftline.store.windows import (
+    WINDOW_DRIFT_METHOD,
+    DriftCache,
+    DriftSeries,
+    WindowGrid,
+    WindowScope,
     WindowSummary,
-    drift_between,
-    load_window_profiles,
+    latest_drift,
+    read_drift_series,
+    read_drift_vs_previous,
+    read_reference,
+    read_window_series,
 )
 
 __all__ = ["QueryService"]
-
-
-def _value(value: Any) -> Any:
-    return value
 
 
 class QueryService(RunQueries):
@@ -77,20 +71,7 @@ class QueryService(RunQueries):
         self.bucket_seconds = bucket_seconds
         self.drift_methods = drift_methods
         self.drift_cache_size = drift_cache_size
-        self._drift_cache: OrderedDict[tuple[Any, ...], dict[str, dict[str, Any]]] = OrderedDict()
-
-    def _cached_drift(
-        self, key: tuple[Any, ...], compute: Callable[[], dict[str, dict[str, Any]]]
-    ) -> dict[str, dict[str, Any]]:
-        hit = self._drift_cache.get(key)
-        if hit is not None:
-            self._drift_cache.move_to_end(key)
-            return hit
-        value = compute()
-        self._drift_cache[key] = value
-        while len(self._drift_cache) > self.drift_cache_size:
-            self._drift_cache.popitem(last=False)
-        return value
+        self._drift_cache = DriftCache(drift_cache_size)
 
     # -- lookups ---------------------------------------------------------------------------
     def _model_id(self, conn: sa.Connection, project: str, model: str) -> int:
@@ -105,18 +86,29 @@ class QueryService(RunQueries):
     @staticmethod
     def _reference(conn: sa.Connection, version_id: int) -> tuple[Any, str | None, Any]:
         """The reference profile of a version, its source and a key that changes with it."""
-        from driftline.profile import DatasetProfile
+        return read_reference(conn, version_id)
 
-        rp = t.reference_profiles
-        row = conn.execute(
-            sa.select(rp.c.profile, rp.c.source, rp.c.revision, rp.c.updated_at).where(
-                rp.c.model_version_id == version_id
-            )
-        ).first()
-        if row is None:
-            return None, None, None
-        key = (version_id, row.revision, row.updated_at)
-        return DatasetProfile.from_dict(row.profile), row.source, key
+    def reference_profile(self, project: str, model: str, version: str | None = None) -> Any:
+        """The reference profile of ``version``, or of the newest version that has one.
+
+        ``None`` when no version of the model has a reference yet. Raises
+        :class:`~driftline.errors.NotFoundError` for an unknown project, model or version.
+
+        Example
+        -------
+        >>> from driftline.store import Store
+        >>> QueryService(Store.open("sqlite://")).reference_profile("shop", "ranker")
+        Traceback (most recent call last):
+        ...
+        driftline.errors.NotFoundError: project: no project named 'shop'
+        """
+        with self.store.read() as conn:
+            _, ids = self._version_ids(conn, project, model, version)
+            for vid in reversed(ids):
+                profile = self._reference(conn, vid)[0]
+                if profile is not None:
+                    return profile
+        return None
 
     # -- projects and models ---------------------------------------------------------------
     def list_projects(self) -> list[dict[str, Any]]:
@@ -255,6 +247,27 @@ class QueryService(RunQueries):
                 )
         return mid, [int(x.id) for x in versions]
 
+    def _grid(self, window_seconds: int, align: float) -> WindowGrid:
+        """The checked window grid of a series."""
+        self._check_window(window_seconds)
+        return WindowGrid(
+            self.bucket_seconds, window_seconds, self._check_align(align, window_seconds)
+        )
+
+    def _scope(
+        self,
+        project: str,
+        model: str,
+        version: str | None,
+        grid: WindowGrid,
+        start: float | None,
+        end: float | None,
+    ) -> tuple[WindowScope, int]:
+        """The scope of a series over ``version`` (default every version), and the model id."""
+        with self.store.read() as conn:
+            mid, ids = self._version_ids(conn, project, model, version)
+        return WindowScope(tuple(ids), grid, start, end), mid
+
     def window_series(
         self,
         project: str,
@@ -300,112 +313,17 @@ class QueryService(RunQueries):
         -----
         Volume, quality, latency, errors, labels, performance and events come
         from stored per-bucket summaries read in one range scan (see
-        :mod:`driftline.store._window_summaries`); only buckets written since
+        :mod:`driftline.store.windows`); only buckets written since
         the last query are summarised again. A window's ``profile`` is read
         from its bucket profiles on first access, and with ``drift=True`` for
         the windows whose drift is not cached yet.
         """
-        self._check_window(window_seconds)
-        align = self._check_align(align, window_seconds)
-        with self.store.read() as conn:
-            mid, ids = self._version_ids(conn, project, model, version)
-        aggs = read_window_aggregates(
-            self.store, model_id=mid, version_ids=ids,
-            include_unattributed_events=version is None, bucket_seconds=self.bucket_seconds,
-            window_seconds=window_seconds, start=start, end=end, quantiles=LATENCY_QUANTILES,
-            align=align,
+        grid = self._grid(window_seconds, align)
+        scope, mid = self._scope(project, model, version, grid, start, end)
+        return read_window_series(
+            self.store, scope, model_id=mid, include_unattributed_events=version is None,
+            drift=drift, cache=self._drift_cache, methods=self.drift_methods,
         )  # fmt: skip
-        bases = sorted({a.base for a in aggs if a.base is not None})
-        rp = t.reference_profiles
-        refs: dict[int, tuple[Any, str | None, Any]] = {}
-        loaded: dict[float, tuple[Any, int | None]] = {}
-        drifts: dict[float, dict[str, dict[str, Any]]] = {}
-        with self.store.read() as conn:
-            if drift:
-                refs = {v: self._reference(conn, v) for v in bases}
-            else:
-                sources = dict(
-                    conn.execute(
-                        sa.select(rp.c.model_version_id, rp.c.source).where(
-                            rp.c.model_version_id.in_(bases)
-                        )
-                    ).all()
-                )
-                refs = {v: (None, sources.get(v), None) for v in bases}
-            keys: dict[float, tuple[Any, ...]] = {}
-            if drift:
-                for a in aggs:
-                    if a.base is not None and refs[a.base][0] is not None:
-                        keys[a.start] = (
-                            "window", tuple(ids), window_seconds, a.start, a.stamp,
-                            refs[a.base][2],
-                        )  # fmt: skip
-                missing = [w for w, k in keys.items() if k not in self._drift_cache]
-                loaded = load_window_profiles(
-                    conn, version_ids=ids, bucket_seconds=self.bucket_seconds,
-                    window_seconds=window_seconds, windows=missing, end=end, align=align,
-                )  # fmt: skip
-        for a in aggs:
-            if a.start not in keys or a.base is None:
-                continue
-            reference = refs[a.base][0]
-            current = loaded.get(a.start, (None, None))[0]
-
-            def compute(r: Any = reference, c: Any = current, w: float = a.start) -> Any:
-                if c is None:  # evicted from the cache since the check
-                    c = self._load_profile(ids, window_seconds, w, end, align)
-                return drift_between(r, c, self.drift_methods)
-
-            drifts[a.start] = self._cached_drift(keys[a.start], compute)
-        out = []
-        for a in aggs:
-            n, c = a.n, a.counts
-            if a.start in loaded:
-                loader: Any = functools.partial(_value, loaded[a.start][0])
-            else:
-                loader = functools.partial(
-                    self._load_profile, ids, window_seconds, a.start, end, align
-                )
-            out.append(
-                WindowSummary(
-                    start=a.start,
-                    end=a.start + window_seconds,
-                    n_predictions=n,
-                    missing_rates=a.missing_rates,
-                    drift=drifts.get(a.start, {}),
-                    reference_source=None if a.base is None else refs[a.base][1],
-                    n_labels=c.n,
-                    label_coverage=(c.n / n) if n else None,
-                    label_delay_mean_s=c.mean_delay,
-                    label_delay_max_s=c.delay_max if c.n else None,
-                    performance=c.metrics(),
-                    latency_p50_ms=a.latency[0],
-                    latency_p95_ms=a.latency[1],
-                    latency_p99_ms=a.latency[2],
-                    error_rate=(a.n_errors / n) if n else None,
-                    events={
-                        name: {
-                            "count": int(v[0]),
-                            "value_sum": float(v[1]),
-                            "rate": (v[0] / n) if n else None,
-                        }
-                        for name, v in sorted(a.events.items())
-                    },
-                    profile_loader=loader,
-                )
-            )
-        return out
-
-    def _load_profile(
-        self, ids: list[int], window_seconds: int, w: float, end: float | None, align: float = 0.0
-    ) -> Any:
-        """The merged profile of one window (buckets before ``end``), read now."""
-        with self.store.read() as conn:
-            got = load_window_profiles(
-                conn, version_ids=ids, bucket_seconds=self.bucket_seconds,
-                window_seconds=window_seconds, windows=[w], end=end, align=align,
-            )  # fmt: skip
-        return got.get(w, (None, None))[0]
 
     def drift_series(
         self,
@@ -424,7 +342,7 @@ class QueryService(RunQueries):
         ``baseline="previous"`` compares each window with the window before it instead
         (computed on query from the bucket profiles, not stored).
 
-        The statistic is :data:`~driftline.store._window_drift.WINDOW_DRIFT_METHOD`
+        The statistic is :data:`~driftline.store.WINDOW_DRIFT_METHOD`
         (Jensen-Shannon distance from the profiles' histograms and category
         counts; lower is better), stored per window with what it was computed
         from: one range scan reads a year of hourly windows; windows written
@@ -433,18 +351,12 @@ class QueryService(RunQueries):
         monitors. Parameters (``align`` included) as in :meth:`window_series`; with
         ``version=None`` each window takes the newest version with a profile there.
         """
-        self._check_window(window_seconds)
-        align = self._check_align(align, window_seconds)
+        grid = self._grid(window_seconds, align)
         if baseline not in ("reference", "previous"):
             raise InputError(f"baseline: expected 'reference' or 'previous', got {baseline!r}")
-        with self.store.read() as conn:
-            _, ids = self._version_ids(conn, project, model, version)
+        scope, _ = self._scope(project, model, version, grid, start, end)
         reader = read_drift_series if baseline == "reference" else read_drift_vs_previous
-        return reader(
-            self.store, version_ids=ids, bucket_seconds=self.bucket_seconds,
-            window_seconds=window_seconds, start=start, end=end, method=WINDOW_DRIFT_METHOD,
-            align=align,
-        )  # fmt: skip
+        return reader(self.store, scope, WINDOW_DRIFT_METHOD)
 
     # -- Prometheus ---------------------------------------------------------------------------
     def metric_totals(self) -> dict[str, list[dict[str, Any]]]:
@@ -504,22 +416,7 @@ class QueryService(RunQueries):
         return out
 
     def _latest_drift(self, conn: sa.Connection, version_id: int) -> dict[str, dict[str, Any]]:
-        from driftline.profile import DatasetProfile
-
-        wp = t.window_profiles
-        row = conn.execute(
-            sa.select(wp.c.bucket_start, wp.c.updated_at, wp.c.n_rows, wp.c.profile)
-            .where(wp.c.model_version_id == version_id, wp.c.bucket_seconds == self.bucket_seconds)
-            .order_by(wp.c.bucket_start.desc())
-            .limit(1)
-        ).first()
-        if row is None or row.profile is None:
-            return {}
-        reference, _, ref_key = self._reference(conn, version_id)
-        if reference is None:
-            return {}
-        key = ("latest", version_id, row.bucket_start, row.updated_at, row.n_rows, ref_key)
-        current = DatasetProfile.from_bytes(row.profile)
-        return self._cached_drift(
-            key, lambda: drift_between(reference, current, self.drift_methods)
-        )
+        return latest_drift(
+            conn, version_id, self.bucket_seconds, cache=self._drift_cache,
+            methods=self.drift_methods,
+        )  # fmt: skip

@@ -9,7 +9,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from driftline.errors import NotFoundError
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._downsample import minmax_downsample
 from driftline.store._engine import Store
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from driftline.errors import InputError
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._chunks import delete_rows_up_to, nth_newest_time
 
 if TYPE_CHECKING:

@@ -4,13 +4,13 @@ A stop request (``POST /api/v1/runs/{run_id}/stop``, or an alert's webhook sent 
 ``POST /api/v1/actions/stop-runs``) sets ``stop_requested_at``, ``stop_requested_by``
 and ``stop_reason`` on the run. A second request keeps the first one (idempotent).
 The SDK learns of it from the acknowledgement of its next run batch
-(:class:`~driftline.store.payloads.IngestAck` ``stop_requested``), one primary-key
+(:class:`~driftline.wire.IngestAck` ``stop_requested``), one primary-key
 read per batch.
 
 Example
 -------
 >>> from driftline.store import IngestService, Store
->>> from driftline.store.payloads import RunCreate
+>>> from driftline.wire import RunCreate
 >>> store = Store.open("sqlite://")
 >>> _ = IngestService(store).ingest(RunCreate(batch_id="b1", project="lab", run_id="r1",
 ...                                           started_at=0.0))
@@ -34,7 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from driftline.errors import InputError, NotFoundError
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._engine import Store
 
 __all__ = ["MAX_REASON_LENGTH", "RunStopService", "StopRequest", "stop_reason_of"]

@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from driftline.errors import InputError
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._sql import ensure_project, insert_ignore
-from driftline.store.payloads import RunCreate, RunEventsBatch, RunMetricsBatch, RunUpdate
+from driftline.wire import RunCreate, RunEventsBatch, RunMetricsBatch, RunUpdate
 
 __all__ = ["ingest_run_payload"]
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from driftline.errors import StoreError
-from driftline.store import _schema as t
+from driftline.store import tables as t
 
 __all__ = [
     "IN_CHUNK",
@@ -31,6 +31,7 @@ __all__ = [
     "ensure_version",
     "insert_ignore",
     "loads",
+    "upsert",
 ]
 
 IN_CHUNK = 5_000
@@ -96,6 +97,21 @@ def insert_ignore(
     # RETURNING gives an exact count on every driver (rowcount does not under psycopg).
     stmt = stmt.returning(*[table.c[k] for k in index])
     return len(conn.execute(stmt, rows).all())
+
+
+def upsert(
+    conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *, index: Sequence[str]
+) -> None:
+    """Insert rows, replacing every other column of those that clash on the unique ``index``."""
+    if not rows:
+        return
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(index),
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in index},
+    )
+    conn.execute(stmt, rows)
 
 
 def _ensure(

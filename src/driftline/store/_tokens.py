@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from driftline.errors import InputError, NotFoundError
 from driftline.store._engine import Store
-from driftline.store._schema import tokens as tokens_t
+from driftline.store.tables import tokens as tokens_t
 
 __all__ = ["ALL_PROJECTS", "ROLES", "TOKEN_PREFIX", "TokenInfo", "TokenService", "hash_token"]
 

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from driftline.errors import InputError
+from driftline.errors import InputError, StoreError
 from driftline.schema import Schema
-from driftline.store import _schema as t
+from driftline.store import tables as t
 from driftline.store._sql import insert_ignore
-from driftline.store._windows import frame_for, infer_schema
-from driftline.store.payloads import PredictionsBatch
+from driftline.store.windows import frame_for, infer_schema
+from driftline.wire import PredictionsBatch
 
 __all__ = ["VersionContext", "VersionContexts"]
 
@@ -130,7 +130,7 @@ class VersionContexts:
             self._set_version_schema(conn, version_id, schema.to_dict())
             revision = self._revision(conn, version_id)
             if revision is None:  # pragma: no cover - inserted just above
-                raise RuntimeError("reference profile vanished")
+                raise StoreError("reference profile vanished")
         return self._cached(conn, version_id, revision)
 
     def _load(

@@ -9,6 +9,10 @@
   and records every detection and action on the run.
 * A :class:`CheckpointManager` writes checkpoints atomically with a sha256 in a
   JSON manifest, keeps the last and best ones, and restores or resumes them.
+* A :class:`TrainingLoop` is the core every framework adapter drives: step and
+  throughput counting, what is logged per step, the guard's check -> act ->
+  restore cycle and when checkpoints are written, reaching the framework only
+  through callables (:class:`LoopHooks`).
 
 Nothing here imports an ML framework; :mod:`driftline.integrations.torch` adapts
 PyTorch.
@@ -40,6 +44,7 @@ from driftline.training._detectors import (
 )
 from driftline.training._gradients import ExplodingGradients, VanishingGradients
 from driftline.training._guard import Action, ActionResult, Guard, Rule, RunLike, Verdict
+from driftline.training._loop import LoopHooks, MetricsRun, TrainingLoop
 
 __all__ = [
     "Action",
@@ -52,6 +57,8 @@ __all__ = [
     "Divergence",
     "ExplodingGradients",
     "Guard",
+    "LoopHooks",
+    "MetricsRun",
     "NonFinite",
     "NpzSerializer",
     "Overfitting",
@@ -59,6 +66,7 @@ __all__ = [
     "Rule",
     "RunLike",
     "Serializer",
+    "TrainingLoop",
     "VanishingGradients",
     "Verdict",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from driftline.server._context import require
+from driftline.server.context import require
 from driftline.ui._common import login_redirect, render, user_of
 
 __all__ = ["alerts_router"]

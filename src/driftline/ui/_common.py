@@ -27,7 +27,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from driftline._version import __version__
-from driftline.server._context import allowed, context, token_of
+from driftline.server.context import allowed, context, token_of
 
 __all__ = [
     "CSP",

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from driftline.server._context import context
-from driftline.server._middleware import SESSION_COOKIE
+from driftline.server import SESSION_COOKIE
+from driftline.server.context import context
 from driftline.ui._common import render, security_headers, user_of
 
 __all__ = ["login_router", "safe_next"]

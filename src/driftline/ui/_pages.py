@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from driftline.server._context import allowed, context, require
-from driftline.server._views import STALE_AFTER_SECONDS, model_overview
+from driftline.server import STALE_AFTER_SECONDS, model_overview
+from driftline.server.context import allowed, context, require
 from driftline.ui._common import login_redirect, render
 
 __all__ = ["RANGES", "WINDOWS", "pages_router", "time_range"]

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from driftline.errors import InputError, NotFoundError
-from driftline.server._context import allowed, context, require, token_of
+from driftline.server.context import allowed, context, require, token_of
 from driftline.ui._common import login_redirect, render, security_headers
 
 __all__ = ["MAX_REPORT_BYTES", "REPORT_CSP", "ReportIn", "ReportStore", "reports_router"]

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from driftline.errors import NotFoundError
-from driftline.server._context import allowed, context, require
-from driftline.server._query import get_run, list_runs
+from driftline.server import get_run, list_runs
+from driftline.server.context import allowed, context, require
 from driftline.ui._common import login_redirect, render, user_of
 
 __all__ = ["MAX_COMPARED", "runs_router"]

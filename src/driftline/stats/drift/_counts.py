@@ -31,7 +31,8 @@ def _check_eps(eps: float) -> float:
 
 
 def _proportions(counts: np.ndarray) -> np.ndarray:
-    return counts / counts.sum()
+    shares: np.ndarray = counts / counts.sum()
+    return shares
 
 
 def smooth_proportions(counts: np.ndarray, eps: float) -> np.ndarray:

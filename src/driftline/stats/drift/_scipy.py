@@ -7,18 +7,15 @@ scipy is imported on the first such call, not when the package is imported.
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 
 def scipy_stats() -> ModuleType:
     """Return ``scipy.stats``, importing it on first use."""
-    import scipy.stats
-
-    return scipy.stats
+    return importlib.import_module("scipy.stats")
 
 
 def scipy_special() -> ModuleType:
     """Return ``scipy.special``, importing it on first use."""
-    import scipy.special
-
-    return scipy.special
+    return importlib.import_module("scipy.special")

@@ -64,7 +64,8 @@ def as_numeric_1d(values: Any, name: str, nan_policy: NanPolicy = "omit") -> np.
             f"{name}: expected finite values (nan_policy='raise'), got {bad.size} "
             f"non-finite values {preview(bad)}"
         )
-    return arr[finite]
+    kept: np.ndarray = arr[finite]
+    return kept
 
 
 def check_enough(n: int, needed: int, name: str, method: str) -> None:

@@ -80,7 +80,15 @@ _BINARY = frozenset[Task]({"binary"})
 _REGRESSION = frozenset[Task]({"regression"})
 
 
-def _build() -> dict[str, MetricSpec]:
+_AVERAGES: tuple[tuple[Average, str], ...] = (
+    ("micro", "from total counts over all classes"),
+    ("macro", "averaged over classes without weights"),
+    ("weighted", "averaged over classes weighted by support"),
+)
+
+
+def _label_metrics() -> list[MetricSpec]:
+    """Accuracy, then precision, recall and F1: binary and each average."""
     specs = [
         MetricSpec(
             "accuracy",
@@ -104,12 +112,7 @@ def _build() -> dict[str, MetricSpec]:
                 f"{words[metric]} of the positive class.",
             )
         )
-        averages: tuple[tuple[Average, str], ...] = (
-            ("micro", "from total counts over all classes"),
-            ("macro", "averaged over classes without weights"),
-            ("weighted", "averaged over classes weighted by support"),
-        )
-        for avg, what in averages:
+        for avg, what in _AVERAGES:
             specs.append(
                 MetricSpec(
                     f"{metric}_{avg}",
@@ -120,7 +123,12 @@ def _build() -> dict[str, MetricSpec]:
                     f"{words[metric]} {what}.",
                 )
             )
-    specs += [
+    return specs
+
+
+def _score_metrics() -> list[MetricSpec]:
+    """The classification metrics of predicted probabilities."""
+    return [
         MetricSpec(
             "roc_auc",
             _CLASSIFICATION,
@@ -161,6 +169,12 @@ def _build() -> dict[str, MetricSpec]:
             expected_calibration_error,
             "Gap between predicted probability and observed rate, over 10 bins.",
         ),
+    ]
+
+
+def _regression_metrics() -> list[MetricSpec]:
+    """The regression metrics."""
+    return [
         MetricSpec(
             "mean_absolute_error",
             _REGRESSION,
@@ -194,6 +208,10 @@ def _build() -> dict[str, MetricSpec]:
             "Coefficient of determination (1 is perfect).",
         ),
     ]
+
+
+def _build() -> dict[str, MetricSpec]:
+    specs = [*_label_metrics(), *_score_metrics(), *_regression_metrics()]
     return {spec.name: spec for spec in specs}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from driftline.store._schema import metadata
+from driftline.store.tables import metadata
 
 
 def _run_online() -> None:
