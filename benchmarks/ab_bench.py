@@ -99,7 +99,7 @@ def _ingest(tree: Path, rows: int) -> dict[str, float]:
     return {"ingest_rows_per_s": data["ingest"][0]["rows_per_s"]}
 
 
-def _sdk(tree: Path, calls: int) -> dict[str, float]:
+def _sdk(tree: Path, calls: int, extra: list[str]) -> dict[str, float]:
     data = _run(
         tree,
         [
@@ -109,6 +109,7 @@ def _sdk(tree: Path, calls: int) -> dict[str, float]:
             "driftline-embedded",
             "--calls",
             str(calls),
+            *extra,
         ],
         timeout=900,
     )
@@ -133,6 +134,11 @@ def main() -> None:
     p.add_argument("--report-rows", type=int, default=1_000_000)
     p.add_argument("--ingest-rows", type=int, default=200_000)
     p.add_argument("--sdk-calls", type=int, default=100_000)
+    p.add_argument(
+        "--sdk-args",
+        default="",
+        help="more options for sdk_bench.py, one string (e.g. '--pred1k-calls 1000')",
+    )
     p.add_argument("--data-dir", type=Path, default=HERE / ".data")
     p.add_argument("--out", type=Path, default=HERE / "results" / "ab.json")
     args = p.parse_args()
@@ -141,7 +147,7 @@ def main() -> None:
     jobs: dict[str, Callable[[Path], dict[str, float]]] = {
         "report": lambda t: _report(t, args.report_rows, args.data_dir),
         "ingest": lambda t: _ingest(t, args.ingest_rows),
-        "sdk": lambda t: _sdk(t, args.sdk_calls),
+        "sdk": lambda t: _sdk(t, args.sdk_calls, args.sdk_args.split()),
     }
     runs: list[dict[str, Any]] = []
     for rnd in range(args.rounds):
