@@ -441,16 +441,10 @@ def reference_series(query: QueryService, spec: Any) -> Series | None:
     quality = signal.kind == "quality" and signal.measure in _PROFILE_MEASURES
     if not (performance or quality) or not spec.model:
         return None
-    with query.store.read() as conn:
-        try:
-            _, ids = query._version_ids(conn, spec.project, spec.model, spec.version)
-        except NotFoundError:
-            return None
-        profile = None
-        for vid in reversed(ids):
-            profile = query._reference(conn, vid)[0]
-            if profile is not None:
-                break
+    try:
+        profile = query.reference_profile(spec.project, spec.model, spec.version)
+    except NotFoundError:
+        return None
     if profile is None:
         return None
     if performance:

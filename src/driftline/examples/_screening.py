@@ -15,7 +15,7 @@ last days are only partly labelled; radiologists open (``click``) flagged
 cases and some become a ``referral``.
 
 Everything here is pure: arrays in, arrays out, no I/O. The demo sends it
-through the SDK (see :mod:`driftline.cli._demo`).
+through the SDK (see ``driftline demo``).
 """
 
 from __future__ import annotations

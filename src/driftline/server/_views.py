@@ -2,7 +2,7 @@
 
 Every view is read-only (viewer role), built from the same services as the
 query API, and small: long series are downsampled on the server with spikes
-kept (:func:`~driftline.store._downsample.minmax_downsample`), and the heat map
+kept (:func:`~driftline.store.minmax_downsample`), and the heat map
 keeps the worst value of each group of windows it merges.
 
 Example

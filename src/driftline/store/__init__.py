@@ -4,10 +4,13 @@ SQLite by default (a file in the data directory, WAL mode), PostgreSQL for
 teams. :class:`Store` opens the database and migrates it to the newest schema;
 :class:`IngestService` stores SDK batches idempotently, :class:`QueryService`
 reads window series, runs and Prometheus totals, and :class:`TokenService`
-manages hashed API tokens. The wire payloads live in
-:mod:`driftline.wire`, which imports no database code.
+manages hashed API tokens; :mod:`driftline.store.tables` is the schema.
+Window series have one home, :mod:`driftline.store.windows` (buckets, summaries,
+the read path aggregate -> drift -> build). The payloads it stores are the wire
+models of :mod:`driftline.wire`.
 
-Names are imported lazily, so ``import driftline.wire`` stays light.
+Names are imported lazily, so ``import driftline.store`` loads no database code
+until a name is used.
 
 Example
 -------

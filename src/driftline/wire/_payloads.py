@@ -133,7 +133,7 @@ class PredictionsBatch(_Payload):
 
     A columnar decoder (the server's Arrow IPC endpoint) sets it; its ``features``
     then hold numpy arrays, and the store keeps the features exactly as they came
-    (see :func:`driftline.store._bulk.encode_columns`). Not part of the payload.
+    (the store encodes them into its feature chunks). Not part of the payload.
     """
 
     @property
