@@ -172,6 +172,30 @@ def test_guard_stop_stops_the_loop_and_calls_the_framework() -> None:
     assert loop.check(3, {"loss": NAN}) is None  # nothing is checked once stopping
 
 
+def test_a_window_is_timed_together_and_checked_up_to_the_first_action() -> None:
+    run, clock = Run(), Clock()
+    loop = _loop(FakeFramework(), run, guard=Guard([Rule(NonFinite(), "stop")]), clock=clock)
+    clock.now = 2.0
+    rows = [
+        (loop.advance(), {"loss": loss}, 0.1, 4, {"grad_norm/w": 1.0} if loss == 1.0 else None)
+        for loss in (1.0, NAN, NAN, 0.5)
+    ]
+    verdict = loop.record_window(rows, {"gpu_memory_allocated": 8.0})
+    assert verdict is not None and verdict.stop and verdict.step == 1
+    assert [p["step_time"] for p in run.points.values()] == [0.5] * 4
+    assert run.points[0]["throughput"] == 8.0 and run.points[0]["grad_norm/w"] == 1.0
+    assert all(p["gpu_memory_allocated"] == 8.0 for p in run.points.values())
+    assert "grad_norm/w" not in run.points[3] and loop.should_stop
+
+
+def test_progress_state_holds_the_step_and_the_guard() -> None:
+    guard = Guard([Rule(NonFinite(), "restore")], max_restores=2)
+    loop = _loop(FakeFramework(), guard=guard)
+    loop.advance()
+    assert loop.progress_state() == {"step": 1, "guard": guard.to_dict()}
+    assert _loop(FakeFramework()).progress_state() == {"step": 0}
+
+
 def test_only_recorded_detections_do_not_act() -> None:
     fw = FakeFramework()
     loop = _loop(fw, guard=Guard([Rule(NonFinite(), "record")]))
@@ -308,12 +332,15 @@ def test_resume_loads_the_newest_checkpoint_with_step_and_guard_state(tmp_path: 
         ({"sync_every": 1.5}, "sync_every: expected a positive int, got 1.5"),
         ({"per_layer_every": 0}, "per_layer_every: expected a positive int or None, got 0"),
         ({"batch_size": True}, "batch_size: expected a positive int or None, got True"),
+        ({"guard": "stop"}, "guard: expected a driftline Guard, got str"),
+        ({"checkpoints": "ckpt/"}, "checkpoints: expected a CheckpointManager, got str"),
+        ({"config": [1]}, "config: expected a mapping, got list"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
         TrainingLoop.check_options(**options)
     TrainingLoop.check_options(log_every=3, sync_every=2, per_layer_every=None, batch_size=None)
-    if "sync_every" not in options and "batch_size" not in options:
+    if not {"sync_every", "batch_size", "guard", "checkpoints", "config"} & set(options):
         with pytest.raises(InputError, match=message):
             _loop(FakeFramework(), **options)

@@ -1,4 +1,5 @@
-"""What the adapters share: attributes that live on their :class:`~driftline.training.TrainingLoop`.
+"""What the adapters share: attributes that live on their :class:`~driftline.training.TrainingLoop`,
+and framework-free helpers for the values they log.
 
 Example
 -------
@@ -15,9 +16,11 @@ Example
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Mapping
+from typing import Any, Self
 
-__all__ = ["LoopAttributes", "OnLoop"]
+__all__ = ["Closing", "LoopAttributes", "OnLoop", "log_config", "numbers", "scalars"]
 
 
 class OnLoop:
@@ -54,3 +57,57 @@ class LoopAttributes:
     per_layer_every = OnLoop("Steps between per-layer measurements (``None``: never).")
     global_step = OnLoop("Training steps seen; it keeps counting after a restore.")
     restored = OnLoop("Checkpoints the guard restored, in order.")
+
+
+class Closing:
+    """``with adapter: ...`` calls the adapter's ``close()`` on the way out."""
+
+    def close(self) -> None:
+        """Release what the adapter holds (subclasses say what)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def log_config(run: Any, config: Mapping[str, Any]) -> None:
+    """Send ``config`` to ``run.log_summary(config=...)`` when the run has one."""
+    log_summary = getattr(run, "log_summary", None)
+    if callable(log_summary):
+        log_summary(config=config)
+
+
+def numbers(values: Mapping[Any, Any]) -> dict[str, float]:
+    """The entries of ``values`` that are ints or floats (not bools), as floats.
+
+    Example
+    -------
+    >>> numbers({"loss": 1, "ok": True, "name": "x", "lr": 0.5})
+    {'loss': 1.0, 'lr': 0.5}
+    """
+    return {
+        str(k): float(v)
+        for k, v in values.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
+def scalars(values: Mapping[Any, Any], prefix: str = "") -> dict[str, Any]:
+    """The JSON-safe scalar entries of ``values`` (finite numbers, strings, bools, None).
+
+    Example
+    -------
+    >>> scalars({"lr": 0.1, "nan": float("nan"), "layers": [1, 2], "name": None}, "a.")
+    {'a.lr': 0.1, 'a.name': None}
+    """
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if (
+            isinstance(v, bool | str | int)
+            or v is None
+            or (isinstance(v, float) and math.isfinite(v))
+        ):
+            out[prefix + str(k)] = v
+    return out

@@ -12,8 +12,10 @@ An adapter calls, per training step, :meth:`TrainingLoop.advance` (the step's
 index), :meth:`TrainingLoop.lap` (seconds since the last lap),
 :meth:`TrainingLoop.step_metrics` (``lr``, ``step_time``, ``throughput``) and
 :meth:`TrainingLoop.record` (log, then guard); then
-:meth:`TrainingLoop.save_periodic`. After a validation it calls
-:meth:`TrainingLoop.evaluate`.
+:meth:`TrainingLoop.save_periodic`. An adapter that buffers steps on a device
+records each window with :meth:`TrainingLoop.record_window`. After a validation
+it calls :meth:`TrainingLoop.evaluate`; a checkpoint holds
+:meth:`TrainingLoop.progress_state` besides the model.
 """
 
 from __future__ import annotations
@@ -172,11 +174,16 @@ class TrainingLoop:
         sync_every: object = 1,
         per_layer_every: object = None,
         batch_size: object = None,
+        guard: object = None,
+        checkpoints: object = None,
+        config: object = None,
     ) -> None:
-        """Raise :class:`~driftline.errors.InputError` for an option that is not a positive int.
+        """Raise :class:`~driftline.errors.InputError` for an adapter option of the wrong kind.
 
         ``log_every`` and ``sync_every`` must be positive ints; ``per_layer_every``
-        and ``batch_size`` positive ints or ``None``.
+        and ``batch_size`` positive ints or ``None``; ``guard`` a :class:`Guard`,
+        ``checkpoints`` a :class:`CheckpointManager` and ``config`` a mapping, or
+        ``None``.
 
         Example
         -------
@@ -189,6 +196,13 @@ class TrainingLoop:
         _check_positive("sync_every", sync_every, optional=False)
         _check_positive("per_layer_every", per_layer_every, optional=True)
         _check_positive("batch_size", batch_size, optional=True)
+        for name, value, kind, expected in (
+            ("guard", guard, Guard, "a driftline Guard"),
+            ("checkpoints", checkpoints, CheckpointManager, "a CheckpointManager"),
+            ("config", config, Mapping, "a mapping"),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise InputError(f"{name}: expected {expected}, got {type(value).__name__}")
 
     # ------------------------------------------------------------ counting
     def advance(self) -> int:
@@ -252,6 +266,36 @@ class TrainingLoop:
         if self.run is not None and step % self.log_every == 0:
             self.run.log({**metrics, **extra} if extra else dict(metrics), step=step)
         return self.check(step, metrics) if check else None
+
+    def record_window(
+        self,
+        rows: Sequence[tuple[int, dict[str, float], float, int | None, Mapping[str, float] | None]],
+        extra: Mapping[str, float],
+    ) -> Verdict | None:
+        """Time, log and guard a window of buffered steps, laid out as ``(step, metrics, lr,
+        batch_size, own_extra)``.
+
+        The window's steps share one :meth:`lap`; each gets :meth:`step_metrics`
+        and is recorded with ``extra`` (e.g. GPU memory) and its own extra values.
+        Returns the first verdict the guard acted on; the steps after it are
+        logged but not checked (they predate the action).
+
+        Example
+        -------
+        >>> loop = TrainingLoop(None, state_dict=dict, load_state_dict=print, scale_lr=list)
+        >>> rows = [(loop.advance(), {"loss": 0.5}, 0.1, 8, None) for _ in range(2)]
+        >>> loop.record_window(rows, {}) is None, rows[0][1]["lr"]
+        (True, 0.1)
+        """
+        step_time = self.lap(len(rows))
+        acted: Verdict | None = None
+        for step, metrics, lr, n, own in rows:
+            self.step_metrics(metrics, lr=lr, step_time=step_time, batch_size=n)
+            verdict = self.record(
+                step, metrics, {**extra, **own} if own else extra, check=acted is None
+            )
+            acted = verdict if acted is None else acted
+        return acted
 
     def check(self, step: int, metrics: Mapping[str, float]) -> Verdict | None:
         """Feed ``metrics`` of ``step`` to the guard and carry out what it decides.
@@ -322,6 +366,23 @@ class TrainingLoop:
         if cm is None or self.should_stop:
             return None
         return cm.maybe_save(self.global_step, self.state_dict, metrics)
+
+    def progress_state(self) -> dict[str, Any]:
+        """What a checkpoint holds besides the model: ``"step"`` and, with a guard, ``"guard"``.
+
+        :meth:`resume` puts both back.
+
+        Example
+        -------
+        >>> loop = TrainingLoop(None, state_dict=dict, load_state_dict=print, scale_lr=list)
+        >>> _ = loop.advance()
+        >>> loop.progress_state()
+        {'step': 1}
+        """
+        state: dict[str, Any] = {"step": self.global_step}
+        if self.guard is not None:
+            state["guard"] = self.guard.to_dict()
+        return state
 
     def resume(self, load: Callable[[Any], None]) -> tuple[CheckpointInfo, Any] | None:
         """Continue from the newest checkpoint that loads; ``None`` when there is none.
