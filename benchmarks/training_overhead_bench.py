@@ -257,7 +257,7 @@ def micro(model_name: str, device: torch.device, tmp: Path, steps: int = 400) ->
         _sync(device)
         c0 = time.thread_time()
         for _ in range(steps):
-            w._pre_step(opt, (), {})
+            w.capture_gradients()  # what the optimizer pre-step hook runs
             w._post_step(opt, (), {})
             w.step(loss)
         _sync(device)
