@@ -364,6 +364,27 @@ def test_anomaly_against_trailing_history(
 
 
 @pytest.mark.parametrize(
+    ("signal", "last", "firing"),
+    [
+        # a low-volume model: 54 in an hour against a median of 40 is Poisson noise (z 2.2)
+        pytest.param({"kind": "volume"}, 54.0, False, id="count-within-poisson-noise"),
+        pytest.param({"kind": "volume"}, 10.0, True, id="count-drop"),
+        pytest.param({"kind": "volume"}, 80.0, True, id="count-doubled"),
+        # not a count: the history's own MAD (1.48 * 2) decides, and 54 is far out
+        pytest.param({"kind": "latency", "quantile": 0.99}, 54.0, True, id="not-a-count"),
+    ],
+)
+def test_anomaly_of_a_count_is_judged_against_its_poisson_noise(
+    signal: dict[str, Any], last: float, firing: bool
+) -> None:
+    values = [40, 38, 42, 44, 40, 36, 41, 39, 40, last]
+    s = spec(signal=signal, condition={"kind": "anomaly"})
+    ev = evaluate(s, hourly([float(v) for v in values]), NOW)
+    assert ev.firing is firing, ev.reason
+    assert ("Poisson noise 6.32" in ev.reason) is (signal["kind"] == "volume")
+
+
+@pytest.mark.parametrize(
     ("last", "seasonal", "firing"),
     [
         pytest.param(51.0, True, False, id="seasonal-night-normal"),

@@ -43,13 +43,25 @@ from driftline.alerts._spec import (
 )
 from driftline.errors import InputError
 
-__all__ = ["MAD_SCALE", "alert_labels", "combine_expression", "evaluate", "evaluate_expression"]
+__all__ = [
+    "COUNT_SIGNALS",
+    "MAD_SCALE",
+    "alert_labels",
+    "combine_expression",
+    "evaluate",
+    "evaluate_expression",
+]
 
 #: Factor that turns a median absolute deviation into a standard deviation for normal data.
 MAD_SCALE = 1.4826
 #: Smallest spread an anomaly check uses, as a share of ``|median|``, so a flat
 #: history does not turn a tiny wobble into an infinite z.
 MIN_SPREAD_SHARE = 0.01
+
+#: Signals that count a window's rows: an anomaly check's spread is at least the square
+#: root of the median count (Poisson noise), so the ordinary variation of a low-volume model
+#: (54 predictions in an hour whose last nine had a median of 40, MAD 2) is no anomaly.
+COUNT_SIGNALS = frozenset({"volume"})
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
@@ -347,6 +359,11 @@ def _anomaly(
     centre = median(values)
     mad = median([abs(v - centre) for v in values])
     spread = max(MAD_SCALE * mad, MIN_SPREAD_SHARE * abs(centre))
+    floor = ""
+    if spec.signal.kind in COUNT_SIGNALS and math.sqrt(abs(centre)) > spread:
+        # a count varies by about its square root (Poisson) whatever a short history's MAD says
+        spread = math.sqrt(abs(centre))
+        floor = f", spread at least the count's Poisson noise {_num(spread)}"
     value = float(point.value if point.value is not None else math.nan)
     if spread == 0:
         z = 0.0 if value == centre else math.copysign(math.inf, value - centre)
@@ -364,7 +381,8 @@ def _anomaly(
     verdict = ">=" if firing else "<"
     reason = (
         f"{desc} {_num(value)} is {zs} robust z {side} its median {_num(centre)} over "
-        f"{len(values)} earlier windows{phase} ({verdict} z={cond.z:g}) {where} (n={point.n})"
+        f"{len(values)} earlier windows{phase}{floor} ({verdict} z={cond.z:g}) {where} "
+        f"(n={point.n})"
     )
     return _judged(spec, now, point, threshold, firing, reason, labels)
 
