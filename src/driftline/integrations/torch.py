@@ -216,4 +216,8 @@ def watch(
     >>> watcher.should_stop, watcher.guard.stopped
     (True, True)
     """
-    return TorchWatcher(**locals())  # every argument as given
+    return TorchWatcher(
+        model, optimizer, run, log_every=log_every, per_layer_every=per_layer_every,
+        guard=guard, checkpoints=checkpoints, sync_every=sync_every, batch_size=batch_size,
+        gradient_hook=gradient_hook,
+    )  # fmt: skip

@@ -93,23 +93,8 @@ __all__ = [
     "check_name",
 ]
 
-_PAYLOADS = frozenset(
-    {
-        "BusinessEvent",
-        "EventsBatch",
-        "IngestAck",
-        "LabelsBatch",
-        "MetricPoint",
-        "Payload",
-        "PredictionsBatch",
-        "ReferencePayload",
-        "RunCreate",
-        "RunEvent",
-        "RunEventsBatch",
-        "RunMetricsBatch",
-        "RunUpdate",
-    }
-)
+_PAYLOADS = frozenset(name for name in __all__ if name not in globals())
+"""The payload models: exported, not imported yet (they load pydantic on first use)."""
 
 
 def __getattr__(name: str) -> Any:
